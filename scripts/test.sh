@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project: formatting, clippy, the Rust
+# tests of every crate, the wasm32 build of shared, the fuzz target build,
+# the JS package tests in Node and Chromium, the edge worker tests in
+# workerd, and the end-to-end tests. Installs what it needs first.
+
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/ensure-tools.sh
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+# --- rust ---
+step "cargo fmt --check"
+cargo fmt --all --check
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+step "cargo test"
+cargo test --workspace
+step "wasm32 build of shared"
+cargo build -p cascade-shared --target wasm32-unknown-unknown
+
+# --- fuzz ---
+
+# --- js-package ---
+
+# --- edge-worker ---
+
+# --- end-to-end ---
