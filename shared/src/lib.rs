@@ -10,6 +10,8 @@
 //! - [`eval`] answers `evaluate`, `evaluate_all` and `explain` on a
 //!   snapshot: user override, else tenant override, else the tenant's
 //!   integrator override, else the platform default.
+//! - `workload` (behind the `workload` feature, off by default) generates
+//!   deterministic hierarchies for benchmarks, with a hash-map baseline.
 //!
 //! The crate does no I/O and no logging, compiles for
 //! `wasm32-unknown-unknown`, and never panics on bad input: decoding checks
@@ -19,6 +21,8 @@ pub mod eval;
 pub mod id;
 pub mod snapshot;
 pub mod value;
+#[cfg(feature = "workload")]
+pub mod workload;
 
 pub use eval::{EvalError, Evaluation, ExplainStep, Explanation, Level, Reason};
 pub use id::{FlagKey, IdError, IdKind, IntegratorId, TenantId, UserId};
