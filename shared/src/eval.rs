@@ -101,8 +101,9 @@ pub struct Evaluation<'a> {
 pub struct ExplainStep<'a> {
     pub level: Level,
     /// The id of the scope at this level (user, tenant or integrator id),
-    /// or `None` when the level does not apply: no user given, unknown
-    /// tenant, or a tenant without an integrator. The platform has none.
+    /// or `None` when the level does not apply: no user given, a user with
+    /// no overrides in this tenant, unknown tenant, or a tenant without an
+    /// integrator. The platform has none.
     pub scope: Option<&'a str>,
     /// The override held at this level, or the default at platform level.
     pub value: Option<ValueRef<'a>>,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::id::{self, IdError, IdKind};
-use crate::value::{FlagType, FlagValue};
+use crate::value::{self, FlagType, FlagValue};
 
 use super::Snapshot;
 use super::wire::{Body, Override, WireFlag, WireIntegrator, WireTenant, WireUsers, WireValue};
@@ -27,6 +27,11 @@ pub enum BuildError {
     },
     #[error("float value for flag {flag:?} is not finite")]
     NonFiniteFloat { flag: String },
+    #[error(
+        "object value for flag {flag:?} is not canonical JSON object text; \
+         create it with FlagValue::from_json"
+    )]
+    NonCanonicalObject { flag: String },
     #[error("snapshot is too large: more than {max} {what}", max = u32::MAX)]
     TooLarge { what: &'static str },
 }
@@ -280,6 +285,11 @@ impl SnapshotBuilder {
                 });
             }
             FlagValue::Float(f) => WireValue::Float(f),
+            FlagValue::Object(s) if !value::is_canonical_object(&s) => {
+                return Err(BuildError::NonCanonicalObject {
+                    flag: flag.to_owned(),
+                });
+            }
             FlagValue::String(s) => WireValue::String(self.intern_text(s)?),
             FlagValue::Object(s) => WireValue::Object(self.intern_text(s)?),
         })
