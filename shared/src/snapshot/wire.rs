@@ -111,10 +111,19 @@ pub(crate) struct WireTenant {
 
 /// User ids as one concatenated string with end offsets, so that loading
 /// makes one allocation for all ids instead of one per user.
+///
+/// Both offset lists travel as lengths, which fit in one or two bytes
+/// where the offsets would need three or four, and become offsets again
+/// while decoding.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct WireUsers {
     pub ids: String,
+    /// End of each user id in `ids`. On the wire: each id's length in bytes.
+    #[serde(with = "lengths")]
     pub id_ends: Vec<u32>,
+    /// End of each user's overrides in `user_overrides`. On the wire: each
+    /// user's number of overrides.
+    #[serde(with = "lengths")]
     pub overrides_ends: Vec<u32>,
 }
 
@@ -126,14 +135,53 @@ pub(crate) struct Override {
     pub value: WireValue,
 }
 
-/// A value on the wire; texts are indexes into `values`.
+/// A value in memory; texts are indexes into `values`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "TaggedValue", into = "TaggedValue")]
 pub(crate) enum WireValue {
     Boolean(bool),
     String(u32),
     Integer(i64),
     Float(f64),
     Object(u32),
+}
+
+/// The wire form of [`WireValue`]: a variant tag, then its payload. Each
+/// boolean has its own tag, so a boolean value takes one byte.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+enum TaggedValue {
+    False,
+    True,
+    String(u32),
+    Integer(i64),
+    Float(f64),
+    Object(u32),
+}
+
+impl From<TaggedValue> for WireValue {
+    fn from(value: TaggedValue) -> Self {
+        match value {
+            TaggedValue::False => WireValue::Boolean(false),
+            TaggedValue::True => WireValue::Boolean(true),
+            TaggedValue::String(i) => WireValue::String(i),
+            TaggedValue::Integer(i) => WireValue::Integer(i),
+            TaggedValue::Float(f) => WireValue::Float(f),
+            TaggedValue::Object(i) => WireValue::Object(i),
+        }
+    }
+}
+
+impl From<WireValue> for TaggedValue {
+    fn from(value: WireValue) -> Self {
+        match value {
+            WireValue::Boolean(false) => TaggedValue::False,
+            WireValue::Boolean(true) => TaggedValue::True,
+            WireValue::String(i) => TaggedValue::String(i),
+            WireValue::Integer(i) => TaggedValue::Integer(i),
+            WireValue::Float(f) => TaggedValue::Float(f),
+            WireValue::Object(i) => TaggedValue::Object(i),
+        }
+    }
 }
 
 impl WireValue {
@@ -157,6 +205,60 @@ impl WireValue {
             WireValue::Integer(i) => ValueRef::Integer(i),
             WireValue::Float(f) => ValueRef::Float(f),
             WireValue::Object(i) => ValueRef::Object(text(i)),
+        }
+    }
+}
+
+/// Serializes a list of ascending end offsets as the lengths between them,
+/// and sums the lengths back into offsets when deserializing.
+mod lengths {
+    use std::fmt;
+
+    use serde::de::{Error as _, SeqAccess, Visitor};
+    use serde::ser::{Error as _, SerializeSeq};
+    use serde::{Deserializer, Serializer};
+
+    /// Caps the capacity reserved from a length prefix, which a corrupt
+    /// snapshot controls. Longer lists still decode, growing as they go.
+    const MAX_RESERVED: usize = 1 << 16;
+
+    pub fn serialize<S: Serializer>(ends: &[u32], serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(ends.len()))?;
+        let mut start = 0u32;
+        for &end in ends {
+            let Some(len) = end.checked_sub(start) else {
+                return Err(S::Error::custom("end offsets are not ascending"));
+            };
+            seq.serialize_element(&len)?;
+            start = end;
+        }
+        seq.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u32>, D::Error> {
+        deserializer.deserialize_seq(EndsVisitor)
+    }
+
+    struct EndsVisitor;
+
+    impl<'de> Visitor<'de> for EndsVisitor {
+        type Value = Vec<u32>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a sequence of u32 lengths")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u32>, A::Error> {
+            let reserve = seq.size_hint().unwrap_or(0).min(MAX_RESERVED);
+            let mut ends = Vec::with_capacity(reserve);
+            let mut end = 0u32;
+            while let Some(len) = seq.next_element::<u32>()? {
+                end = end
+                    .checked_add(len)
+                    .ok_or_else(|| A::Error::custom("lengths add up to more than u32::MAX"))?;
+                ends.push(end);
+            }
+            Ok(ends)
         }
     }
 }
