@@ -21,6 +21,10 @@ step "wasm32 build of shared"
 cargo build -p cascade-shared --target wasm32-unknown-unknown
 
 # --- fuzz ---
+# Builds the decoder fuzz target on stable, so that it keeps compiling.
+# Fuzzing itself needs nightly: `cargo +nightly fuzz run decode` in fuzz/.
+step "fuzz target build"
+cargo build --manifest-path fuzz/Cargo.toml --locked
 
 # --- js-package ---
 
