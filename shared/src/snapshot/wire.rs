@@ -10,7 +10,7 @@ use crate::value::{FlagType, ValueRef};
 /// First four bytes of every snapshot.
 pub const MAGIC: [u8; 4] = *b"CSNP";
 /// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+pub const FORMAT_VERSION: u16 = 2;
 /// Size of the fixed header in bytes.
 pub const HEADER_LEN: usize = 32;
 

@@ -1,6 +1,6 @@
 //! Every `DecodeError` variant, produced from crafted bytes.
 
-use cascade_shared::snapshot::HEADER_LEN;
+use cascade_shared::snapshot::{FORMAT_VERSION, HEADER_LEN};
 use cascade_shared::{DecodeError, FlagType, FlagValue, IdKind, Snapshot, SnapshotBuilder};
 
 use crate::wire::{Body, Header, Value, join, open, seal, seal_bytes};
@@ -84,7 +84,7 @@ fn wrong_magic_is_rejected() {
 #[test]
 fn other_format_version_is_unsupported() {
     let bytes = fixture();
-    for version in [0u16, 2, u16::MAX] {
+    for version in [0u16, FORMAT_VERSION + 1, u16::MAX] {
         let mut header = Header::parse(&bytes);
         header.version = version;
         let tampered = join(header, &bytes[HEADER_LEN..]);

@@ -44,10 +44,15 @@ pub struct Tenant {
     pub users_end: u32,
 }
 
+/// User ids and ranges. The offset lists hold end offsets here, as in the
+/// crate's memory, but travel as per-user lengths (id bytes, override
+/// count), which is what a corrupt body can express.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Users {
     pub ids: String,
+    #[serde(with = "lengths")]
     pub id_ends: Vec<u32>,
+    #[serde(with = "lengths")]
     pub overrides_ends: Vec<u32>,
 }
 
@@ -58,12 +63,81 @@ pub struct Override {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(from = "TaggedValue", into = "TaggedValue")]
 pub enum Value {
     Boolean(bool),
     String(u32),
     Integer(i64),
     Float(f64),
     Object(u32),
+}
+
+/// The wire form of [`Value`]: booleans have a tag each and no payload.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+enum TaggedValue {
+    False,
+    True,
+    String(u32),
+    Integer(i64),
+    Float(f64),
+    Object(u32),
+}
+
+impl From<TaggedValue> for Value {
+    fn from(value: TaggedValue) -> Self {
+        match value {
+            TaggedValue::False => Value::Boolean(false),
+            TaggedValue::True => Value::Boolean(true),
+            TaggedValue::String(i) => Value::String(i),
+            TaggedValue::Integer(i) => Value::Integer(i),
+            TaggedValue::Float(f) => Value::Float(f),
+            TaggedValue::Object(i) => Value::Object(i),
+        }
+    }
+}
+
+impl From<Value> for TaggedValue {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::Boolean(false) => TaggedValue::False,
+            Value::Boolean(true) => TaggedValue::True,
+            Value::String(i) => TaggedValue::String(i),
+            Value::Integer(i) => TaggedValue::Integer(i),
+            Value::Float(f) => TaggedValue::Float(f),
+            Value::Object(i) => TaggedValue::Object(i),
+        }
+    }
+}
+
+/// End offsets in memory, lengths on the wire. Tests may write offsets
+/// that decrease: their lengths wrap, as a corrupt body's would.
+mod lengths {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(ends: &[u32], serializer: S) -> Result<S::Ok, S::Error> {
+        let mut start = 0u32;
+        let lengths: Vec<u32> = ends
+            .iter()
+            .map(|&end| {
+                let len = end.wrapping_sub(start);
+                start = end;
+                len
+            })
+            .collect();
+        lengths.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u32>, D::Error> {
+        let lengths = Vec::<u32>::deserialize(deserializer)?;
+        let mut end = 0u32;
+        Ok(lengths
+            .into_iter()
+            .map(|len| {
+                end = end.wrapping_add(len);
+                end
+            })
+            .collect())
+    }
 }
 
 /// The fixed 32-byte header, field by field.
