@@ -160,7 +160,7 @@ fn apply(outcome: FetchOutcome, background: bool) {
             from,
             to,
             recovered_after,
-        } => tracing::info!(from = ?from, to, recovered_after, "loaded snapshot"),
+        } => tracing::info!(from, to, recovered_after, "loaded snapshot"),
         Applied::Confirmed { recovered_after } if recovered_after > 0 => {
             tracing::info!(recovered_after, "snapshot refresh recovered");
         }
