@@ -29,5 +29,13 @@ cargo build --manifest-path fuzz/Cargo.toml --locked
 # --- js-package ---
 
 # --- edge-worker ---
+# Builds the worker to wasm (edge-worker/build/) and runs its node tests
+# against workerd through Miniflare; the tests start and stop their own
+# test control planes and workers.
+step "edge worker build"
+(cd edge-worker && WASM_BINDGEN_BIN=wasm-bindgen ESBUILD_BIN=../node_modules/.bin/esbuild \
+    WASM_OPT_BIN=../node_modules/.bin/wasm-opt worker-build --release)
+step "edge worker tests in workerd"
+node --test --test-concurrency=1 'edge-worker/test/*.test.mjs'
 
 # --- end-to-end ---
