@@ -157,10 +157,20 @@ fn apply(outcome: FetchOutcome, background: bool) {
     let applied = CACHE.with_borrow_mut(|cache| cache.apply(now_ms(), outcome, background));
     match applied {
         Applied::Replaced {
+            from: Some(from),
+            to,
+            recovered_after,
+        } => tracing::info!(
             from,
             to,
             recovered_after,
-        } => tracing::info!(from, to, recovered_after, "loaded snapshot"),
+            "replaced snapshot with a newer revision"
+        ),
+        Applied::Replaced {
+            from: None,
+            to,
+            recovered_after,
+        } => tracing::info!(revision = to, recovered_after, "loaded first snapshot"),
         Applied::Confirmed { recovered_after } if recovered_after > 0 => {
             tracing::info!(recovered_after, "snapshot refresh recovered");
         }
