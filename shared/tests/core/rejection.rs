@@ -7,7 +7,7 @@ use crate::wire::{Body, Header, Value, join, open, seal, seal_bytes};
 
 const REVISION: u64 = 42;
 
-/// A small valid snapshot: four flags of different types, two
+/// Encodes a small valid snapshot: four flags of different types, two
 /// integrators, two tenants, and two users in the first tenant.
 fn fixture() -> Vec<u8> {
     let mut b = SnapshotBuilder::new(REVISION);

@@ -8,6 +8,8 @@
 
 mod export;
 mod run;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -22,7 +24,7 @@ use serde_json::Value;
 pub use export::{ExportError, export_corpus};
 pub use run::{Mismatch, Outcome, check_snapshot, evaluate};
 
-/// The corpus directory of this crate.
+/// Returns the path of the corpus directory in this crate.
 pub fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("cascade-spec")
 }
