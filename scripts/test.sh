@@ -39,3 +39,14 @@ step "edge worker tests in workerd"
 node --test --test-concurrency=1 'edge-worker/test/*.test.mjs'
 
 # --- end-to-end ---
+# Real control planes, wrangler dev workers and headless Chromium, started
+# and stopped by the tests (tests/e2e/lib). They need the control plane
+# binary, the worker bundle and the JS package's web build; each build is
+# quick when an earlier section already made it.
+step "end-to-end: builds"
+cargo build -p cascade-control-plane
+(cd edge-worker && WASM_BINDGEN_BIN=wasm-bindgen ESBUILD_BIN=../node_modules/.bin/esbuild \
+    WASM_OPT_BIN=../node_modules/.bin/wasm-opt worker-build --release)
+bash js-package/build.sh
+step "end-to-end tests"
+node --test --test-concurrency=1 'tests/e2e/*.test.mjs'
