@@ -3,6 +3,7 @@
 //! checks the `spec-snapshots` export that the JavaScript hosts read.
 
 use std::fs;
+use std::process::Command;
 
 use cascade_e2e::spec::{self, Outcome, SpecFile};
 use cascade_shared::Snapshot;
@@ -121,4 +122,37 @@ fn export_lists_all_flags_per_context() {
     );
     assert_eq!(alice["flags"][2]["value"], 0);
     assert_eq!(alice["flags"][2]["level"], "user");
+}
+
+#[test]
+fn spec_snapshots_binary_writes_directory() {
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("nested/spec");
+    let output = Command::new(env!("CARGO_BIN_EXE_spec-snapshots"))
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    let mut names: Vec<String> = fs::read_dir(&target)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.contains(&"override-removed.json".to_owned()));
+    assert!(names.contains(&"override-removed.r20.snap".to_owned()));
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with(".json")).count(),
+        corpus().len()
+    );
+}
+
+#[test]
+fn spec_snapshots_binary_requires_one_argument() {
+    let output = Command::new(env!("CARGO_BIN_EXE_spec-snapshots"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("output directory"), "{stderr}");
 }
