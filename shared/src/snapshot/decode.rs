@@ -124,7 +124,7 @@ pub(crate) fn parse_body(body: &[u8]) -> Result<Body, DecodeError> {
 
 /// Checks every invariant that the evaluator relies on.
 pub(crate) fn validate(body: &Body) -> Result<(), DecodeError> {
-    let mut objects = vec![false; body.values.len()];
+    let mut objects = vec![None; body.values.len()];
     let mut check = ValueChecker {
         body,
         objects: &mut objects,
@@ -239,7 +239,8 @@ fn validate_tenants(body: &Body, check: &mut ValueChecker<'_>) -> Result<(), Dec
 
 struct ValueChecker<'a> {
     body: &'a Body,
-    objects: &'a mut [bool],
+    /// For each text in `values`, the first flag whose object value uses it.
+    objects: &'a mut [Option<u32>],
 }
 
 impl ValueChecker<'_> {
@@ -285,7 +286,7 @@ impl ValueChecker<'_> {
             WireValue::String(i) => Some(i),
             WireValue::Object(i) => {
                 if let Some(seen) = self.objects.get_mut(i as usize) {
-                    *seen = true;
+                    seen.get_or_insert(flag_index);
                 }
                 Some(i)
             }
@@ -302,11 +303,13 @@ impl ValueChecker<'_> {
     }
 }
 
-fn objects_are_canonical(body: &Body, objects: &[bool]) -> Result<(), DecodeError> {
-    for (text, used) in body.values.iter().zip(objects) {
-        if *used && !value::is_canonical_object(text) {
+fn objects_are_canonical(body: &Body, objects: &[Option<u32>]) -> Result<(), DecodeError> {
+    for (text, used_by) in body.values.iter().zip(objects) {
+        let Some(flag) = used_by else { continue };
+        if !value::is_canonical_object(text) {
+            let key = body.flags.get(*flag as usize).map(|f| f.key.clone());
             return Err(DecodeError::InvalidValue {
-                flag: String::new(),
+                flag: key.unwrap_or_default(),
                 reason: "object value is not a canonical JSON object",
             });
         }
