@@ -137,8 +137,8 @@ fn check_explain(snapshot: &Snapshot, reference: &Hierarchy) -> Result<(), TestC
                 for (step, (level, scope, value)) in explanation.steps.iter().zip(expected_steps) {
                     prop_assert_eq!(step.level, level, "{}", context);
                     prop_assert_eq!(step.scope, scope, "{} level {}", context, level);
-                    let held = step.value.map(|v| v.to_owned_value());
-                    prop_assert_eq!(held.as_ref(), value, "{} level {}", context, level);
+                    let stored = step.value.map(|v| v.to_owned_value());
+                    prop_assert_eq!(stored.as_ref(), value, "{} level {}", context, level);
                 }
             }
         }

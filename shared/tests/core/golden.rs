@@ -1,6 +1,6 @@
 //! Golden snapshots: committed bytes of a fixed hierarchy.
 //!
-//! `tests/golden/vN.snap` holds the encoding of [`golden_hierarchy`] in
+//! `tests/golden/vN.snap` contains the encoding of [`golden_hierarchy`] in
 //! format version N. The file of the current version must equal today's
 //! encoding byte for byte, so an accidental change to the encoding fails
 //! the build. Files of older versions stay committed: today's decoder must
@@ -23,7 +23,7 @@ fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
 }
 
-/// A hierarchy with every value type at every level, tenants with and
+/// Builds a hierarchy with every value type at every level, tenants with and
 /// without an integrator, and user ids that differ by case and bytes.
 fn golden_hierarchy() -> Snapshot {
     let mut b = SnapshotBuilder::new(REVISION);

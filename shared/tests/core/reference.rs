@@ -1,10 +1,9 @@
 //! An obviously correct reference for the cascade, on plain nested maps,
 //! and a proptest strategy for random hierarchies.
 //!
-//! Ids come from small pools so that random hierarchies share ids often:
-//! flag keys and user ids that differ only by case, a user id in several
-//! tenants, user ids that are prefixes of each other, and ids the
-//! hierarchy does not declare.
+//! Ids come from small pools so that random hierarchies share ids often.
+//! The pools include flag keys and user ids that differ only by case, user
+//! ids that are prefixes of each other, and ids a hierarchy may not declare.
 
 use std::collections::BTreeMap;
 
@@ -25,7 +24,7 @@ pub const USERS: [&str; 8] = [
     "用户",
 ];
 
-/// A 256-byte user id, the longest allowed.
+/// Returns a 256-byte user id, the longest allowed.
 pub fn long_user() -> String {
     "x".repeat(256)
 }
@@ -169,14 +168,14 @@ pub fn plan() -> impl Strategy<Value = Plan> {
         })
 }
 
-/// The user id for a pool index: the pool, then a 256-byte id.
+/// Returns the user id for a pool index: the pool, then a 256-byte id.
 pub fn user_id(index: usize) -> String {
     USERS
         .get(index)
         .map_or_else(long_user, |user| (*user).to_owned())
 }
 
-/// A value of `flag_type` picked by `seed`, including edge values.
+/// Picks a value of `flag_type` by `seed`, including edge values.
 pub fn value(flag_type: FlagType, seed: u64) -> FlagValue {
     match flag_type {
         FlagType::Boolean => FlagValue::Boolean(seed.is_multiple_of(2)),

@@ -153,7 +153,7 @@ pub struct Header {
 }
 
 impl Header {
-    /// A correct header for `body`.
+    /// Builds a correct header for `body`.
     pub fn for_body(revision: u64, body: &[u8]) -> Self {
         Header {
             magic: MAGIC,

@@ -88,7 +88,7 @@ fn json_agrees(a: &Value, b: &Value) -> bool {
 }
 
 impl Case {
-    /// The result this case expects from a snapshot at `revision`.
+    /// Returns the result this case expects from a snapshot at `revision`.
     pub fn expected(&self, revision: u64) -> Outcome {
         match (&self.error, &self.value, &self.level, &self.reason) {
             (Some(error), ..) => Outcome::Error {
@@ -195,7 +195,7 @@ fn disagreement_in_all(
 }
 
 /// Checks that `explain` carries the same evaluation, that the deciding
-/// level holds the value, and that every more specific level is unset.
+/// level contains the value, and that every more specific level is unset.
 fn disagreement_in_explain(
     snapshot: &Snapshot,
     case: &Case,
@@ -218,12 +218,12 @@ fn disagreement_in_explain(
     let decided = explanation.evaluation.level;
     for step in &explanation.steps {
         if step.level == decided {
-            let held = step.value.map(|v| v.to_json());
+            let stored = step.value.map(|v| v.to_json());
             let value = explanation.evaluation.value.to_json();
-            return (held.as_ref() != Some(&value)).then(|| {
+            return (stored.as_ref() != Some(&value)).then(|| {
                 (
-                    format!("{decided} step holds {value}"),
-                    format!("{decided} step holds {held:?}"),
+                    format!("{decided} step contains {value}"),
+                    format!("{decided} step contains {stored:?}"),
                 )
             });
         }
