@@ -1,0 +1,11 @@
+//! Integration tests of the control plane. Most drive the router
+//! in-process; `process` starts the real binary on port 0.
+
+mod authz;
+mod bad_inputs;
+mod common;
+mod concurrency;
+mod openapi;
+mod process;
+mod resources;
+mod snapshot;
