@@ -27,6 +27,10 @@ step "fuzz target build"
 cargo build --manifest-path fuzz/Cargo.toml --locked
 
 # --- js-package ---
+step "JS package build (wasm32, wasm-bindgen, wasm-opt)"
+bash js-package/build.sh
+step "JS package tests in Node and headless Chromium"
+(cd js-package && node --test test/*.test.js)
 
 # --- edge-worker ---
 # Builds the worker to wasm (edge-worker/build/) and runs its node tests
