@@ -1,7 +1,7 @@
 // The package in a real browser: headless Chromium loads a page served on
 // 127.0.0.1 that imports the package through an import map, fetches each
 // spec snapshot and evaluates every case; the answers must equal the
-// native evaluator's.
+// native evaluator's. The browser example page is checked the same way.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -83,7 +83,21 @@ const PAGE = `<!doctype html>
 
 let corpus;
 let server;
-let context;
+
+/** The first spec snapshot and (tenant, user) with a user-level answer. */
+function exampleContext() {
+  for (const file of corpus.results) {
+    for (const snapshot of file.snapshots) {
+      const context = snapshot.all.find((c) => c.user && c.flags?.some((flag) => flag.level === 'user'));
+      if (context) {
+        return { snapshot, context };
+      }
+    }
+  }
+  throw new Error('no spec snapshot has a user-level answer');
+}
+
+let browserContext;
 let userDataDir;
 
 before(async () => {
@@ -101,9 +115,14 @@ before(async () => {
       };
     }
   }
+  const example = exampleContext();
+  routes['/examples/browser/demo.snap'] = {
+    type: 'application/octet-stream',
+    body: corpus.snapshot(example.snapshot.file),
+  };
   server = await startServer(routes);
   userDataDir = mkdtempSync(join(tmpdir(), 'cascade-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
+  browserContext = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
@@ -111,7 +130,7 @@ before(async () => {
 });
 
 after(async () => {
-  await context?.close();
+  await browserContext?.close();
   await server?.close();
   if (userDataDir) {
     rmSync(userDataDir, { recursive: true, force: true });
@@ -120,7 +139,7 @@ after(async () => {
 });
 
 test('browser evaluates spec corpus like native', async () => {
-  const page = await context.newPage();
+  const page = await browserContext.newPage();
   const pageErrors = [];
   page.on('pageerror', (error) => pageErrors.push(String(error)));
   await page.goto(`${server.url}/`);
@@ -148,6 +167,26 @@ test('browser evaluates spec corpus like native', async () => {
       }
     }
     assert.deepEqual(actual.loneSurrogate, { error: 'INVALID_CONTEXT' }, snapshot.file);
+  }
+  await page.close();
+});
+
+test('browser example lists native answers', async () => {
+  const { context } = exampleContext();
+  const page = await browserContext.newPage();
+  const query = new URLSearchParams({ tenant: context.tenant, user: context.user });
+  await page.goto(`${server.url}/examples/browser/index.html?${query}`);
+  await page.waitForSelector('body[data-state="done"]');
+  assert.equal(await page.textContent('#error'), '');
+  const rows = await page.$$eval('#results tbody tr', (trs) =>
+    trs.map((tr) => Array.from(tr.children, (td) => td.textContent)),
+  );
+  // The native answers carry no type, so the type column is only checked
+  // for a known name.
+  const expected = context.flags.map((flag) => [flag.key, JSON.stringify(flag.value), flag.level, flag.reason]);
+  assert.deepEqual(rows.map(([key, , value, level, reason]) => [key, value, level, reason]), expected);
+  for (const [key, type] of rows) {
+    assert.ok(['boolean', 'string', 'integer', 'float', 'object'].includes(type), `${key}: ${type}`);
   }
   await page.close();
 });
