@@ -135,7 +135,7 @@ pub(crate) fn validate(body: &Body) -> Result<(), DecodeError> {
         if i > 0 && body.flags[i - 1].key >= flag.key {
             return Err(duplicate("flag", &flag.key));
         }
-        check.value("platform", i as u32, flag.default)?;
+        check.value(Scope::Platform, i as u32, flag.default)?;
     }
 
     let mut start = 0u32;
@@ -144,14 +144,14 @@ pub(crate) fn validate(body: &Body) -> Result<(), DecodeError> {
         if i > 0 && body.integrators[i - 1].id >= integrator.id {
             return Err(duplicate("integrator", &integrator.id));
         }
-        let scope = format_scope("integrator", &integrator.id);
+        let scope = Scope::Named("integrator", &integrator.id);
         let overrides = range(
             &body.integrator_overrides,
             start,
             integrator.overrides_end,
             "integrator override",
         )?;
-        check.overrides(&scope, overrides)?;
+        check.overrides(scope, overrides)?;
         start = integrator.overrides_end;
     }
     expect_end(
@@ -189,14 +189,14 @@ fn validate_tenants(body: &Body, check: &mut ValueChecker<'_>) -> Result<(), Dec
                 index,
             });
         }
-        let scope = format_scope("tenant", &tenant.id);
+        let scope = Scope::Named("tenant", &tenant.id);
         let overrides = range(
             &body.tenant_overrides,
             override_start,
             tenant.overrides_end,
             "tenant override",
         )?;
-        check.overrides(&scope, overrides)?;
+        check.overrides(scope, overrides)?;
         override_start = tenant.overrides_end;
 
         range(&users.id_ends, user_start, tenant.users_end, "user")?;
@@ -218,7 +218,7 @@ fn validate_tenants(body: &Body, check: &mut ValueChecker<'_>) -> Result<(), Dec
                 overrides_end,
                 "user override",
             )?;
-            check.overrides("user", overrides)?;
+            check.overrides(Scope::User, overrides)?;
             user_override_start = overrides_end;
         }
         user_start = tenant.users_end;
@@ -244,7 +244,7 @@ struct ValueChecker<'a> {
 }
 
 impl ValueChecker<'_> {
-    fn overrides(&mut self, scope: &str, overrides: &[Override]) -> Result<(), DecodeError> {
+    fn overrides(&mut self, scope: Scope<'_>, overrides: &[Override]) -> Result<(), DecodeError> {
         let mut previous: Option<u32> = None;
         for item in overrides {
             let Some(flag) = self.body.flags.get(item.flag as usize) else {
@@ -266,11 +266,16 @@ impl ValueChecker<'_> {
         Ok(())
     }
 
-    fn value(&mut self, scope: &str, flag_index: u32, value: WireValue) -> Result<(), DecodeError> {
+    fn value(
+        &mut self,
+        scope: Scope<'_>,
+        flag_index: u32,
+        value: WireValue,
+    ) -> Result<(), DecodeError> {
         let flag = &self.body.flags[flag_index as usize];
         if value.flag_type() != flag.flag_type {
             return Err(DecodeError::TypeMismatch {
-                scope: scope.to_owned(),
+                scope: scope.describe(),
                 flag: flag.key.clone(),
                 expected: flag.flag_type,
                 found: value.flag_type(),
@@ -317,12 +322,24 @@ fn objects_are_canonical(body: &Body, objects: &[Option<u32>]) -> Result<(), Dec
     Ok(())
 }
 
-fn format_scope(kind: &str, id: &str) -> String {
-    let mut scope = String::with_capacity(kind.len() + id.len() + 1);
-    scope.push_str(kind);
-    scope.push(' ');
-    scope.push_str(id);
-    scope
+/// The scope of the values being checked, turned into text only for an
+/// error, so that validating thousands of tenants allocates nothing.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    Platform,
+    /// A kind ("integrator" or "tenant") and an id.
+    Named(&'static str, &'a str),
+    User,
+}
+
+impl Scope<'_> {
+    fn describe(self) -> String {
+        match self {
+            Scope::Platform => "platform".to_owned(),
+            Scope::Named(kind, id) => format!("{kind} {id}"),
+            Scope::User => "user".to_owned(),
+        }
+    }
 }
 
 fn duplicate(what: &'static str, id: &str) -> DecodeError {
@@ -342,7 +359,7 @@ fn range<'a, T>(
 ) -> Result<&'a [T], DecodeError> {
     items
         .get(start as usize..end as usize)
-        .ok_or(DecodeError::IndexOutOfRange {
+        .ok_or_else(|| DecodeError::IndexOutOfRange {
             what,
             index: u64::from(end),
             len: items.len() as u64,
@@ -351,7 +368,7 @@ fn range<'a, T>(
 
 fn text_range(text: &str, start: u32, end: u32) -> Result<&str, DecodeError> {
     text.get(start as usize..end as usize)
-        .ok_or(DecodeError::IndexOutOfRange {
+        .ok_or_else(|| DecodeError::IndexOutOfRange {
             what: "user id byte",
             index: u64::from(end),
             len: text.len() as u64,

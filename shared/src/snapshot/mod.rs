@@ -3,6 +3,7 @@
 
 mod build;
 mod decode;
+mod index;
 pub(crate) mod wire;
 
 use std::ops::Range;
@@ -12,16 +13,21 @@ pub use decode::DecodeError;
 pub use wire::{FORMAT_VERSION, HEADER_LEN, MAGIC};
 
 use crate::value::{FlagType, ValueRef};
+use index::IdIndex;
 use wire::{Body, Header, Override};
 
 /// The hierarchy at one revision, ready for evaluation.
 ///
-/// Lookups are binary searches over sorted arrays, so loading builds no
-/// hash map: decoding is one pass of postcard plus one validation pass.
+/// Tenants and flags are found through small hash indexes built at load;
+/// users and overrides by binary search over sorted arrays. So loading is
+/// one pass of postcard, one validation pass and one pass over the tenant
+/// ids and flag keys, and builds nothing per user or override.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     revision: u64,
     body: Body,
+    tenant_index: IdIndex,
+    flag_index: IdIndex,
 }
 
 /// Why a snapshot could not be encoded.
@@ -38,8 +44,16 @@ pub struct FlagInfo<'a> {
 }
 
 impl Snapshot {
+    /// Wraps a body that is valid, as decoding or building has checked.
     pub(crate) fn from_body(revision: u64, body: Body) -> Self {
-        Snapshot { revision, body }
+        let tenant_index = IdIndex::build(body.tenants.iter().map(|t| t.id.as_str()));
+        let flag_index = IdIndex::build(body.flags.iter().map(|f| f.key.as_str()));
+        Snapshot {
+            revision,
+            body,
+            tenant_index,
+            flag_index,
+        }
     }
 
     /// Decodes and validates snapshot bytes.
@@ -47,10 +61,7 @@ impl Snapshot {
         let (header, body) = decode::split(bytes)?;
         let body = decode::parse_body(body)?;
         decode::validate(&body)?;
-        Ok(Snapshot {
-            revision: header.revision,
-            body,
-        })
+        Ok(Snapshot::from_body(header.revision, body))
     }
 
     /// Reads the revision from the header after checking magic, version,
@@ -113,19 +124,14 @@ impl Snapshot {
     }
 
     pub(crate) fn find_flag(&self, key: &str) -> Option<u32> {
-        self.body
-            .flags
-            .binary_search_by(|flag| flag.key.as_str().cmp(key))
-            .ok()
-            .map(|i| i as u32)
+        let flags = &self.body.flags;
+        self.flag_index.find(key, |i| {
+            flags.get(i as usize).map_or("", |flag| flag.key.as_str())
+        })
     }
 
     pub(crate) fn find_tenant(&self, id: &str) -> Option<u32> {
-        self.body
-            .tenants
-            .binary_search_by(|tenant| tenant.id.as_str().cmp(id))
-            .ok()
-            .map(|i| i as u32)
+        self.tenant_index.find(id, |i| self.tenant_id(i))
     }
 
     pub(crate) fn integrator_id(&self, index: u32) -> &str {
