@@ -5,7 +5,7 @@
 //!
 //! Files: `r4.snap`, `r5.snap` and `r6.snap` hold the same hierarchy at
 //! revisions 4 to 6, with flag `beta` for tenant `acme` set to false, true
-//! and false again, so a test can tell which revision answered;
+//! and false again, so a test can tell which revision served a response;
 //! `r7-corrupt.snap` is revision 7 with a broken checksum.
 
 use std::path::PathBuf;
@@ -35,8 +35,8 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// One flag of each type, an integrator with two tenants, and overrides at
-/// every level.
+/// Builds one flag of each type, an integrator with two tenants, and
+/// overrides at every level.
 fn hierarchy(revision: u64, acme_beta: bool) -> Result<Snapshot> {
     let mut builder = SnapshotBuilder::new(revision);
     builder

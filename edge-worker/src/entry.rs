@@ -131,7 +131,7 @@ fn now_ms() -> f64 {
 }
 
 /// Loads the first snapshot (waiting for it) or starts a background
-/// refresh, as the cache's plan says.
+/// refresh, as the cache's plan decides.
 async fn ensure_snapshot(config: &Config, ctx: &Context) {
     let plan = CACHE.with_borrow_mut(|cache| {
         cache.plan(now_ms(), config.refresh_interval, config.snapshot_timeout)

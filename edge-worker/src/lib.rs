@@ -20,6 +20,24 @@
 //!
 //! [`config`] lists the settings (`[vars]` and secrets in wrangler.toml).
 //! Every module but `entry` is plain Rust and tested on the host.
+//!
+//! # Endpoints
+//!
+//! | Route | Method | Response |
+//! |---|---|---|
+//! | `/v1/tenants/{tenant}/users/{user}/flags` | GET | every flag: value, type, level, reason |
+//! | `/v1/tenants/{tenant}/users/{user}/flags/{key}` | GET | one flag |
+//! | `/v1/tenants/{tenant}/flags[/{key}]` | GET | the same, stopping at the tenant level |
+//! | `/ofrep/v1/evaluate/flags/{key}` | POST | OFREP single evaluation |
+//! | `/ofrep/v1/evaluate/flags` | POST | OFREP bulk evaluation, ETag and 304 |
+//! | `/healthz` | GET | loaded revision and snapshot age |
+//!
+//! OFREP requests carry `{"context": {"targetingKey": USER, "tenantId":
+//! TENANT}}`. Every response with a snapshot has `X-Cascade-Revision` and
+//! `X-Cascade-Snapshot-Age` (seconds since the control plane last confirmed
+//! the snapshot). Before the first snapshot the worker answers 503 with
+//! `Retry-After`. Errors outside OFREP are RFC 9457 problem documents whose
+//! `type` is `urn:cascade:problem:<kind>`.
 
 pub mod app;
 pub mod auth;

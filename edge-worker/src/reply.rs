@@ -24,10 +24,11 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// A JSON response.
+    /// Builds a JSON response.
     pub fn json(status: u16, body: &impl Serialize) -> Reply {
-        // Serializing the worker's own types to a Vec cannot fail: they
-        // hold no maps with non-string keys and no failing Serialize impls.
+        // The worker's body types have only string map keys, and their one
+        // fallible part, embedding an object value, reads text that snapshot
+        // decoding has checked to be JSON. An empty body is the fallback.
         let body = serde_json::to_vec(body).unwrap_or_default();
         Reply {
             status,
@@ -36,7 +37,7 @@ impl Reply {
         }
     }
 
-    /// An empty response, such as 204 or 304.
+    /// Builds an empty response, such as 204 or 304.
     pub fn empty(status: u16) -> Reply {
         Reply {
             status,
@@ -51,8 +52,7 @@ impl Reply {
         self
     }
 
-    /// The first value of header `name`, for tests and callers that add
-    /// headers conditionally.
+    /// Returns the first value of header `name`.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -94,12 +94,12 @@ impl ProblemKind {
         }
     }
 
-    /// The stable `type` URI of this problem.
+    /// Returns the stable `type` URI of this problem.
     pub fn type_uri(self) -> String {
         format!("urn:cascade:problem:{}", self.slug_status_title().0)
     }
 
-    /// The HTTP status of this problem.
+    /// Returns the HTTP status of this problem.
     pub fn status(self) -> u16 {
         self.slug_status_title().1
     }
@@ -114,8 +114,8 @@ struct ProblemBody<'a> {
     detail: &'a str,
 }
 
-/// An `application/problem+json` response. `detail` names the offending
-/// value and the fix.
+/// Builds an `application/problem+json` response. `detail` names the
+/// offending value and the fix.
 pub fn problem(kind: ProblemKind, detail: &str) -> Reply {
     let (_, status, title) = kind.slug_status_title();
     let body = ProblemBody {
@@ -133,7 +133,7 @@ pub fn problem(kind: ProblemKind, detail: &str) -> Reply {
 const EXPOSED_HEADERS: &str = "ETag, Retry-After, X-Cascade-Revision, X-Cascade-Snapshot-Age";
 /// Request headers that evaluation requests may carry.
 const ALLOWED_HEADERS: &str = "Authorization, Content-Type, If-None-Match, X-API-Key";
-/// How long browsers may cache a preflight answer, in seconds.
+/// How long browsers may cache a preflight response, in seconds.
 const PREFLIGHT_MAX_AGE: &str = "600";
 
 /// Adds the CORS headers for `origin` (the request's `Origin` header).
@@ -145,7 +145,7 @@ pub fn add_cors(reply: &mut Reply, config: &Config, origin: Option<&str>) {
                 .push(("access-control-allow-origin", "*".to_owned()));
         }
         AllowedOrigins::List(list) => {
-            // The answer depends on the origin, so shared caches must key on it.
+            // The response depends on the origin, so shared caches must key on it.
             reply.headers.push(("vary", "Origin".to_owned()));
             let Some(origin) = origin.filter(|o| list.iter().any(|allowed| allowed == o)) else {
                 return;
@@ -160,8 +160,8 @@ pub fn add_cors(reply: &mut Reply, config: &Config, origin: Option<&str>) {
         .push(("access-control-expose-headers", EXPOSED_HEADERS.to_owned()));
 }
 
-/// The answer to a CORS preflight. It needs no client key, because
-/// browsers send preflights without credentials.
+/// Builds the response to a CORS preflight. It needs no client key,
+/// because browsers send preflights without credentials.
 pub fn preflight(config: &Config, origin: Option<&str>) -> Reply {
     let mut reply = Reply::empty(204)
         .with_header("access-control-allow-methods", "GET, HEAD, POST, OPTIONS")

@@ -26,14 +26,14 @@ pub enum Route {
 }
 
 impl Route {
-    /// Whether browsers call this endpoint, so that CORS and client keys
-    /// apply.
+    /// Returns true for the evaluation endpoints, which browsers call, so
+    /// CORS and client keys apply to them.
     pub fn is_evaluation(&self) -> bool {
         !matches!(self, Route::Health)
     }
 }
 
-/// What the router decided for one request.
+/// The routing decision for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Routed {
     /// An endpoint and the method it accepts matched.
@@ -50,6 +50,11 @@ pub enum Routed {
 
 /// Routes a request. `path` is the URL path as sent, still percent-encoded,
 /// so that an encoded `/` inside a user id stays inside its segment.
+///
+/// NOTE: the user ids `.` and `..` cannot be sent in a path: URL parsers
+/// (WHATWG URL, as in workerd and browsers) remove them as dot segments,
+/// even percent-encoded as `%2E`, so `/users/../flags` arrives as the
+/// tenant-level `/flags`. OFREP, which carries the id in the body, serves them.
 pub fn route(method: &str, path: &str) -> Routed {
     let Some(rest) = path.strip_prefix('/') else {
         return Routed::NotFound;
