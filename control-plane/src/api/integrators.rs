@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use cascade_shared::IntegratorId;
 
 use crate::AppState;
-use crate::api::ListQuery;
+use crate::api::{ListQuery, profile, removal};
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
 use crate::extract::{
@@ -23,9 +23,8 @@ use crate::extract::{
     etag_header, page_size,
 };
 use crate::store::{
-    self, ChangeContext, Contact, INTEGRATOR_OVERRIDES, INTEGRATORS, IntegratorRecord,
-    IntegratorStatus, StatusChange, StoredValue, TENANTS_BY_INTEGRATOR, TOKENS, TokenRecord,
-    Writer, get_record,
+    self, ChangeContext, Contact, INTEGRATORS, IntegratorRecord, IntegratorStatus, StatusChange,
+    TENANTS_BY_INTEGRATOR, TOKENS, TokenRecord, Writer, get_record,
 };
 
 /// Routes of this module.
@@ -86,8 +85,6 @@ pub struct IntegratorPage {
     pub next_cursor: Option<String>,
 }
 
-const MAX_CONTACTS: usize = 50;
-
 #[utoipa::path(post, path = "/v1/integrators", tag = "integrators",
     request_body = CreateIntegrator,
     responses((status = 201, body = IntegratorRecord), (status = "4XX", body = Problem)),
@@ -102,7 +99,7 @@ async fn create_integrator(
     principal.require_platform_admin("create integrators")?;
     let input: CreateIntegrator = body.json(&headers)?;
     let id = IntegratorId::new(input.id)?.into_string();
-    check_profile(
+    profile::check_profile(
         Some(&input.display_name),
         &[
             ("legal_name", &input.legal_name),
@@ -270,7 +267,7 @@ async fn update_integrator(
     principal.check_scope(Some(&id), &format!("integrator {id:?}"))?;
     let if_match = IfMatch::from_headers(&headers)?;
     let input: UpdateIntegrator = body.json(&headers)?;
-    check_profile(
+    profile::check_profile(
         input.display_name.as_ref(),
         &[
             ("legal_name", &input.legal_name),
@@ -390,7 +387,7 @@ async fn delete_integrator(
                 return Err(ApiError::IntegratorHasTenants { id, count });
             }
             drop(tenants);
-            let overrides = remove_integrator_overrides(w, &id)?;
+            let overrides = removal::remove_integrator_overrides(w, &id)?;
             let revoked = revoke_bound_tokens(w, &id)?;
             w.txn.open_table(INTEGRATORS)?.remove(id.as_str())?;
             let before_json = serde_json::json!({
@@ -442,31 +439,6 @@ fn save(
     Ok(record)
 }
 
-/// Removes every override of an integrator; returns them by flag key.
-fn remove_integrator_overrides(
-    w: &Writer<'_>,
-    id: &str,
-) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
-    let mut table = w.txn.open_table(INTEGRATOR_OVERRIDES)?;
-    let mut removed = serde_json::Map::new();
-    for row in table.range::<(&str, &str)>((id, "")..)? {
-        let (key, value) = row?;
-        let (scope, flag) = key.value();
-        if scope != id {
-            break;
-        }
-        removed.insert(
-            flag.to_owned(),
-            StoredValue::decode(value.value())?.to_json(),
-        );
-    }
-    for flag in removed.keys() {
-        table.remove((id, flag.as_str()))?;
-        store::adjust_override_count(w, flag, -1)?;
-    }
-    Ok(removed)
-}
-
 /// Revokes the integrator-admin tokens bound to a deleted integrator, so
 /// that a later integrator with the same id does not inherit them.
 fn revoke_bound_tokens(w: &Writer<'_>, id: &str) -> Result<Vec<TokenRecord>, ApiError> {
@@ -493,94 +465,5 @@ fn non_empty(value: Option<String>) -> Option<String> {
 fn replace(field: &mut Option<String>, update: Option<String>) {
     if let Some(value) = update {
         *field = non_empty(Some(value));
-    }
-}
-
-/// Checks the profile fields that are present.
-fn check_profile(
-    display_name: Option<&String>,
-    optional: &[(&str, &Option<String>)],
-    contacts: Option<&Vec<Contact>>,
-) -> Result<(), ApiError> {
-    if let Some(name) = display_name {
-        check_text("display_name", name, 200, true)?;
-    }
-    for (field, value) in optional {
-        let Some(value) = value else { continue };
-        match *field {
-            "website" if !value.is_empty() => check_website(value)?,
-            "region" => check_text(field, value, 64, false)?,
-            "description" => check_text(field, value, 2000, false)?,
-            _ => check_text(field, value, 200, false)?,
-        }
-    }
-    if let Some(contacts) = contacts {
-        if contacts.len() > MAX_CONTACTS {
-            return Err(ApiError::TooManyItems {
-                count: contacts.len(),
-                max: MAX_CONTACTS,
-            });
-        }
-        for contact in contacts {
-            check_text("contacts.name", &contact.name, 200, true)?;
-            check_email(&contact.email)?;
-            if let Some(phone) = &contact.phone {
-                check_phone(phone)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn check_website(value: &str) -> Result<(), ApiError> {
-    let scheme_ok = value.starts_with("https://") || value.starts_with("http://");
-    let host = value.split_once("://").map_or("", |(_, rest)| rest);
-    let ok = scheme_ok
-        && !host.is_empty()
-        && value.len() <= 2048
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::field(
-            "website",
-            value,
-            "use an absolute http:// or https:// URL without spaces, at most 2048 bytes",
-        ))
-    }
-}
-
-fn check_email(value: &str) -> Result<(), ApiError> {
-    let ok = value.len() <= 254
-        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
-        && value.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.contains('@')
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::field(
-            "contacts.email",
-            value,
-            "use an address such as ops@example.com, at most 254 bytes",
-        ))
-    }
-}
-
-fn check_phone(value: &str) -> Result<(), ApiError> {
-    let digits = value.chars().filter(char::is_ascii_digit).count();
-    let ok = value.len() <= 32
-        && digits >= 3
-        && value
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::field(
-            "contacts.phone",
-            value,
-            "use digits, spaces and + - ( ) . only, such as +44 20 7946 0000",
-        ))
     }
 }

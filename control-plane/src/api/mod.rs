@@ -5,6 +5,8 @@ pub mod flags;
 pub mod health;
 pub mod integrators;
 pub mod overrides;
+pub mod profile;
+pub mod removal;
 pub mod scope;
 pub mod snapshot;
 pub mod tenants;

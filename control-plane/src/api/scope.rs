@@ -138,3 +138,13 @@ pub fn owner_in_read(txn: &ReadTransaction, scope: &Scope) -> Result<Option<Stri
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_target_escapes_slash_and_percent() {
+        assert_eq!(user_target("a/b%c"), "a%2Fb%25c");
+    }
+}

@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 use cascade_shared::{IntegratorId, TenantId};
 
 use crate::AppState;
+use crate::api::removal;
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
 use crate::extract::{
@@ -23,8 +24,8 @@ use crate::extract::{
     etag_header, page_size,
 };
 use crate::store::{
-    self, ChangeContext, INTEGRATORS, StoredValue, TENANT_OVERRIDES, TENANTS,
-    TENANTS_BY_INTEGRATOR, TenantRecord, USER_OVERRIDES, Writer, get_record,
+    self, ChangeContext, INTEGRATORS, TENANTS, TENANTS_BY_INTEGRATOR, TenantRecord, Writer,
+    get_record,
 };
 
 /// Routes of this module.
@@ -377,8 +378,8 @@ async fn delete_tenant(
             let before = load(w, &id)?;
             principal.check_scope(before.integrator.as_deref(), &format!("tenant {id:?}"))?;
             if_match.check(before.version)?;
-            let overrides = remove_tenant_overrides(w, &id)?;
-            let users = remove_user_overrides(w, &id)?;
+            let overrides = removal::remove_tenant_overrides(w, &id)?;
+            let users = removal::remove_user_overrides(w, &id)?;
             w.txn.open_table(TENANTS)?.remove(id.as_str())?;
             if let Some(owner) = &before.integrator {
                 w.txn
@@ -479,56 +480,4 @@ fn update(
         serde_json::to_value(&record).ok(),
     );
     Ok(record)
-}
-
-fn remove_tenant_overrides(
-    w: &Writer<'_>,
-    id: &str,
-) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
-    let mut table = w.txn.open_table(TENANT_OVERRIDES)?;
-    let mut removed = serde_json::Map::new();
-    for row in table.range::<(&str, &str)>((id, "")..)? {
-        let (key, value) = row?;
-        let (scope, flag) = key.value();
-        if scope != id {
-            break;
-        }
-        removed.insert(
-            flag.to_owned(),
-            StoredValue::decode(value.value())?.to_json(),
-        );
-    }
-    for flag in removed.keys() {
-        table.remove((id, flag.as_str()))?;
-        store::adjust_override_count(w, flag, -1)?;
-    }
-    Ok(removed)
-}
-
-fn remove_user_overrides(w: &Writer<'_>, id: &str) -> Result<Vec<serde_json::Value>, ApiError> {
-    let mut table = w.txn.open_table(USER_OVERRIDES)?;
-    let mut removed = Vec::new();
-    let mut keys = Vec::new();
-    let mut per_flag: std::collections::BTreeMap<String, i64> = Default::default();
-    for row in table.range::<(&str, &str, &str)>((id, "", "")..)? {
-        let (key, value) = row?;
-        let (scope, user, flag) = key.value();
-        if scope != id {
-            break;
-        }
-        removed.push(serde_json::json!({
-            "user": user,
-            "flag": flag,
-            "value": StoredValue::decode(value.value())?.to_json(),
-        }));
-        keys.push((user.to_owned(), flag.to_owned()));
-        *per_flag.entry(flag.to_owned()).or_default() -= 1;
-    }
-    for (user, flag) in &keys {
-        table.remove((id, user.as_str(), flag.as_str()))?;
-    }
-    for (flag, delta) in per_flag {
-        store::adjust_override_count(w, &flag, delta)?;
-    }
-    Ok(removed)
 }

@@ -1,0 +1,332 @@
+//! PUT and DELETE of single overrides, and the override writes that bulk
+//! requests share.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use redb::ReadableTable;
+
+use crate::AppState;
+use crate::api::scope::{Scope, authorize, owner_in_write};
+use crate::auth::Principal;
+use crate::error::{ApiError, Problem};
+use crate::extract::{Body, PathParams, RequestId};
+use crate::store::{
+    self, ChangeContext, FLAGS, FlagRecord, INTEGRATOR_OVERRIDES, StoredValue, TENANT_OVERRIDES,
+    USER_OVERRIDES, Writer, get_record,
+};
+
+use super::{FlagOverride, SetValue};
+
+#[utoipa::path(put, path = "/v1/integrators/{id}/flags/{key}", tag = "overrides",
+    params(("id" = String, Path, description = "Integrator id"),
+        ("key" = String, Path, description = "Flag key")),
+    request_body = SetValue,
+    responses((status = 200, body = FlagOverride, description = "Replaced"),
+        (status = 201, body = FlagOverride, description = "Created"),
+        (status = "4XX", body = Problem)),
+    security(("bearer" = [])))]
+pub(super) async fn put_integrator_override(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+    RequestId(request_id): RequestId,
+    PathParams((id, key)): PathParams<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    put_one(
+        &state,
+        principal,
+        request_id,
+        Scope::integrator(id)?,
+        key,
+        &headers,
+        &body,
+    )
+    .await
+}
+
+#[utoipa::path(put, path = "/v1/tenants/{id}/flags/{key}", tag = "overrides",
+    params(("id" = String, Path, description = "Tenant id"),
+        ("key" = String, Path, description = "Flag key")),
+    request_body = SetValue,
+    responses((status = 200, body = FlagOverride, description = "Replaced"),
+        (status = 201, body = FlagOverride, description = "Created"),
+        (status = "4XX", body = Problem)),
+    security(("bearer" = [])))]
+pub(super) async fn put_tenant_override(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+    RequestId(request_id): RequestId,
+    PathParams((id, key)): PathParams<(String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    put_one(
+        &state,
+        principal,
+        request_id,
+        Scope::tenant(id)?,
+        key,
+        &headers,
+        &body,
+    )
+    .await
+}
+
+#[utoipa::path(put, path = "/v1/tenants/{id}/users/{user}/flags/{key}", tag = "overrides",
+    params(("id" = String, Path, description = "Tenant id"),
+        ("user" = String, Path, description = "User id, percent-encoded"),
+        ("key" = String, Path, description = "Flag key")),
+    request_body = SetValue,
+    responses((status = 200, body = FlagOverride, description = "Replaced"),
+        (status = 201, body = FlagOverride, description = "Created"),
+        (status = "4XX", body = Problem)),
+    security(("bearer" = [])))]
+pub(super) async fn put_user_override(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+    RequestId(request_id): RequestId,
+    PathParams((id, user, key)): PathParams<(String, String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, ApiError> {
+    put_one(
+        &state,
+        principal,
+        request_id,
+        Scope::user(id, user)?,
+        key,
+        &headers,
+        &body,
+    )
+    .await
+}
+
+#[utoipa::path(delete, path = "/v1/integrators/{id}/flags/{key}", tag = "overrides",
+    params(("id" = String, Path, description = "Integrator id"),
+        ("key" = String, Path, description = "Flag key")),
+    responses((status = 204, description = "Removed, or there was none: the level inherits"),
+        (status = "4XX", body = Problem)),
+    security(("bearer" = [])))]
+pub(super) async fn delete_integrator_override(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+    RequestId(request_id): RequestId,
+    PathParams((id, key)): PathParams<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    delete_one(&state, principal, request_id, Scope::integrator(id)?, key).await
+}
+
+#[utoipa::path(delete, path = "/v1/tenants/{id}/flags/{key}", tag = "overrides",
+    params(("id" = String, Path, description = "Tenant id"),
+        ("key" = String, Path, description = "Flag key")),
+    responses((status = 204, description = "Removed, or there was none: the level inherits"),
+        (status = "4XX", body = Problem)),
+    security(("bearer" = [])))]
+pub(super) async fn delete_tenant_override(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+    RequestId(request_id): RequestId,
+    PathParams((id, key)): PathParams<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    delete_one(&state, principal, request_id, Scope::tenant(id)?, key).await
+}
+
+#[utoipa::path(delete, path = "/v1/tenants/{id}/users/{user}/flags/{key}", tag = "overrides",
+    params(("id" = String, Path, description = "Tenant id"),
+        ("user" = String, Path, description = "User id, percent-encoded"),
+        ("key" = String, Path, description = "Flag key")),
+    responses((status = 204, description = "Removed, or there was none: the level inherits"),
+        (status = "4XX", body = Problem)),
+    security(("bearer" = [])))]
+pub(super) async fn delete_user_override(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+    RequestId(request_id): RequestId,
+    PathParams((id, user, key)): PathParams<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    delete_one(&state, principal, request_id, Scope::user(id, user)?, key).await
+}
+
+pub(super) async fn put_one(
+    state: &AppState,
+    principal: Principal,
+    request_id: String,
+    scope: Scope,
+    key: String,
+    headers: &HeaderMap,
+    body: &Body,
+) -> Result<impl IntoResponse + use<>, ApiError> {
+    authorize(&principal, &scope, true)?;
+    let key = cascade_shared::FlagKey::new(key)?.into_string();
+    let input: SetValue = body.json(headers)?;
+    let context = ChangeContext::new(&principal, &request_id);
+    let ((created, value), _) = state
+        .store
+        .write(context, move |w| {
+            let owner = owner_in_write(w, &scope)?;
+            principal.check_scope(owner.as_deref(), &scope.describe())?;
+            let mut flags = FlagTypes::default();
+            let (before, value) = set_override(w, &mut flags, &scope, &owner, &key, &input.value)?;
+            Ok((before.is_none(), value))
+        })
+        .await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(value)))
+}
+
+pub(super) async fn delete_one(
+    state: &AppState,
+    principal: Principal,
+    request_id: String,
+    scope: Scope,
+    key: String,
+) -> Result<StatusCode, ApiError> {
+    authorize(&principal, &scope, true)?;
+    let key = cascade_shared::FlagKey::new(key)?.into_string();
+    let context = ChangeContext::new(&principal, &request_id);
+    state
+        .store
+        .write(context, move |w| {
+            let owner = owner_in_write(w, &scope)?;
+            principal.check_scope(owner.as_deref(), &scope.describe())?;
+            if w.txn.open_table(FLAGS)?.get(key.as_str())?.is_none() {
+                return Err(ApiError::not_found("flag", key));
+            }
+            remove_override(w, &scope, &owner, &key)?;
+            Ok(())
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Flag types read once per write.
+#[derive(Default)]
+pub(super) struct FlagTypes(HashMap<String, cascade_shared::FlagType>);
+
+impl FlagTypes {
+    pub(super) fn get(
+        &mut self,
+        w: &Writer<'_>,
+        key: &str,
+    ) -> Result<cascade_shared::FlagType, ApiError> {
+        if let Some(flag_type) = self.0.get(key) {
+            return Ok(*flag_type);
+        }
+        let table = w.txn.open_table(FLAGS)?;
+        let record: FlagRecord =
+            get_record(&table, key)?.ok_or_else(|| ApiError::InvalidReference {
+                what: "flag",
+                id: key.to_owned(),
+            })?;
+        self.0.insert(key.to_owned(), record.flag_type);
+        Ok(record.flag_type)
+    }
+}
+
+/// Sets one override and audits it; returns the previous value and the
+/// new override.
+pub(super) fn set_override(
+    w: &mut Writer<'_>,
+    flags: &mut FlagTypes,
+    scope: &Scope,
+    owner: &Option<String>,
+    key: &str,
+    json: &serde_json::Value,
+) -> Result<(Option<serde_json::Value>, FlagOverride), ApiError> {
+    let flag_type = flags.get(w, key)?;
+    let value = cascade_shared::FlagValue::from_json(flag_type, json).map_err(|source| {
+        ApiError::InvalidValue {
+            flag: key.to_owned(),
+            source,
+        }
+    })?;
+    let stored = StoredValue::from(value);
+    let bytes = stored.encode();
+    let previous = match scope {
+        Scope::Integrator(id) => w
+            .txn
+            .open_table(INTEGRATOR_OVERRIDES)?
+            .insert((id.as_str(), key), bytes.as_slice())?
+            .map(|v| v.value().to_vec()),
+        Scope::Tenant(id) => w
+            .txn
+            .open_table(TENANT_OVERRIDES)?
+            .insert((id.as_str(), key), bytes.as_slice())?
+            .map(|v| v.value().to_vec()),
+        Scope::User(tenant, user) => w
+            .txn
+            .open_table(USER_OVERRIDES)?
+            .insert((tenant.as_str(), user.as_str(), key), bytes.as_slice())?
+            .map(|v| v.value().to_vec()),
+    };
+    let before = match &previous {
+        Some(bytes) => Some(StoredValue::decode(bytes)?.to_json()),
+        None => {
+            store::adjust_override_count(w, key, 1)?;
+            None
+        }
+    };
+    let after = stored.to_json();
+    w.audit(
+        scope.put_action(),
+        format!("{}/flags/{key}", scope.target()),
+        owner.iter().cloned().collect(),
+        before.clone(),
+        Some(after.clone()),
+    );
+    Ok((
+        before,
+        FlagOverride {
+            flag: key.to_owned(),
+            value: after,
+        },
+    ))
+}
+
+/// Removes one override and audits it; returns whether there was one.
+pub(super) fn remove_override(
+    w: &mut Writer<'_>,
+    scope: &Scope,
+    owner: &Option<String>,
+    key: &str,
+) -> Result<bool, ApiError> {
+    let previous = match scope {
+        Scope::Integrator(id) => w
+            .txn
+            .open_table(INTEGRATOR_OVERRIDES)?
+            .remove((id.as_str(), key))?
+            .map(|v| v.value().to_vec()),
+        Scope::Tenant(id) => w
+            .txn
+            .open_table(TENANT_OVERRIDES)?
+            .remove((id.as_str(), key))?
+            .map(|v| v.value().to_vec()),
+        Scope::User(tenant, user) => w
+            .txn
+            .open_table(USER_OVERRIDES)?
+            .remove((tenant.as_str(), user.as_str(), key))?
+            .map(|v| v.value().to_vec()),
+    };
+    let Some(bytes) = previous else {
+        return Ok(false);
+    };
+    store::adjust_override_count(w, key, -1)?;
+    w.audit(
+        scope.delete_action(),
+        format!("{}/flags/{key}", scope.target()),
+        owner.iter().cloned().collect(),
+        Some(StoredValue::decode(&bytes)?.to_json()),
+        None,
+    );
+    Ok(true)
+}
