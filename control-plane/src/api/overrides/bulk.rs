@@ -14,7 +14,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{Body, PathParams, RequestId};
 use crate::store::ChangeContext;
 
-use super::write::{FlagTypes, remove_override, set_override};
+use super::write::OverrideTables;
 use super::{BulkOverrides, BulkResult, BulkUserOverrides, MAX_BULK_ITEMS};
 
 #[utoipa::path(patch, path = "/v1/integrators/{id}/flags", tag = "overrides",
@@ -141,18 +141,19 @@ pub(super) async fn apply_bulk(
         .write(context, move |w| {
             let owner = owner_in_write(w, &scope)?;
             principal.check_scope(owner.as_deref(), &scope.describe())?;
-            let mut flags = FlagTypes::default();
+            let mut tables = OverrideTables::open(w.txn)?;
             let set_count = set.len();
             for (item_scope, flag, value) in &set {
-                set_override(w, &mut flags, item_scope, &owner, flag, value)?;
+                tables.set(w, item_scope, &owner, flag, value)?;
             }
             let mut removed = 0;
             for (item_scope, flag) in &remove {
-                flags.get(w, flag)?;
-                if remove_override(w, item_scope, &owner, flag)? {
+                tables.require_flag(flag)?;
+                if tables.remove(w, item_scope, &owner, flag)? {
                     removed += 1;
                 }
             }
+            tables.finish(w)?;
             Ok((set_count, removed))
         })
         .await?;

@@ -8,7 +8,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use redb::ReadableTable;
+use redb::{ReadableTable, Table, WriteTransaction};
+
+use cascade_shared::{FlagType, FlagValue};
 
 use crate::AppState;
 use crate::api::scope::{Scope, authorize, owner_in_write};
@@ -171,8 +173,9 @@ pub(super) async fn put_one(
         .write(context, move |w| {
             let owner = owner_in_write(w, &scope)?;
             principal.check_scope(owner.as_deref(), &scope.describe())?;
-            let mut flags = FlagTypes::default();
-            let (before, value) = set_override(w, &mut flags, &scope, &owner, &key, &input.value)?;
+            let mut tables = OverrideTables::open(w.txn)?;
+            let (before, value) = tables.set(w, &scope, &owner, &key, &input.value)?;
+            tables.finish(w)?;
             Ok((before.is_none(), value))
         })
         .await?;
@@ -202,8 +205,9 @@ pub(super) async fn delete_one(
             if w.txn.open_table(FLAGS)?.get(key.as_str())?.is_none() {
                 return Err(ApiError::not_found("flag", key));
             }
-            remove_override(w, &scope, &owner, &key)?;
-            Ok(())
+            let mut tables = OverrideTables::open(w.txn)?;
+            tables.remove(w, &scope, &owner, &key)?;
+            tables.finish(w)
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -211,18 +215,14 @@ pub(super) async fn delete_one(
 
 /// Flag types read once per write.
 #[derive(Default)]
-pub(super) struct FlagTypes(HashMap<String, cascade_shared::FlagType>);
+struct FlagTypes(HashMap<String, FlagType>);
 
 impl FlagTypes {
-    pub(super) fn get(
-        &mut self,
-        w: &Writer<'_>,
-        key: &str,
-    ) -> Result<cascade_shared::FlagType, ApiError> {
+    fn get(&mut self, txn: &WriteTransaction, key: &str) -> Result<FlagType, ApiError> {
         if let Some(flag_type) = self.0.get(key) {
             return Ok(*flag_type);
         }
-        let table = w.txn.open_table(FLAGS)?;
+        let table = txn.open_table(FLAGS)?;
         let record: FlagRecord =
             get_record(&table, key)?.ok_or_else(|| ApiError::InvalidReference {
                 what: "flag",
@@ -233,100 +233,142 @@ impl FlagTypes {
     }
 }
 
-/// Sets one override and audits it; returns the previous value and the
-/// new override.
-pub(super) fn set_override(
-    w: &mut Writer<'_>,
-    flags: &mut FlagTypes,
-    scope: &Scope,
-    owner: &Option<String>,
-    key: &str,
-    json: &serde_json::Value,
-) -> Result<(Option<serde_json::Value>, FlagOverride), ApiError> {
-    let flag_type = flags.get(w, key)?;
-    let value = cascade_shared::FlagValue::from_json(flag_type, json).map_err(|source| {
-        ApiError::InvalidValue {
-            flag: key.to_owned(),
-            source,
-        }
-    })?;
-    let stored = StoredValue::from(value);
-    let bytes = stored.encode();
-    let previous = match scope {
-        Scope::Integrator(id) => w
-            .txn
-            .open_table(INTEGRATOR_OVERRIDES)?
-            .insert((id.as_str(), key), bytes.as_slice())?
-            .map(|v| v.value().to_vec()),
-        Scope::Tenant(id) => w
-            .txn
-            .open_table(TENANT_OVERRIDES)?
-            .insert((id.as_str(), key), bytes.as_slice())?
-            .map(|v| v.value().to_vec()),
-        Scope::User(tenant, user) => w
-            .txn
-            .open_table(USER_OVERRIDES)?
-            .insert((tenant.as_str(), user.as_str(), key), bytes.as_slice())?
-            .map(|v| v.value().to_vec()),
-    };
-    let before = match &previous {
-        Some(bytes) => Some(StoredValue::decode(bytes)?.to_json()),
-        None => {
-            store::adjust_override_count(w, key, 1)?;
-            None
-        }
-    };
-    let after = stored.to_json();
-    w.audit(
-        scope.put_action(),
-        format!("{}/flags/{key}", scope.target()),
-        owner.iter().cloned().collect(),
-        before.clone(),
-        Some(after.clone()),
-    );
-    Ok((
-        before,
-        FlagOverride {
-            flag: key.to_owned(),
-            value: after,
-        },
-    ))
+type PairTable<'t> = Table<'t, (&'static str, &'static str), &'static [u8]>;
+type UserTable<'t> = Table<'t, (&'static str, &'static str, &'static str), &'static [u8]>;
+
+/// The override tables, opened once for all the items of one write, and
+/// the change of each flag's override count, applied by
+/// [`OverrideTables::finish`].
+pub(super) struct OverrideTables<'t> {
+    txn: &'t WriteTransaction,
+    integrator: PairTable<'t>,
+    tenant: PairTable<'t>,
+    user: UserTable<'t>,
+    flags: FlagTypes,
+    count_changes: HashMap<String, i64>,
 }
 
-/// Removes one override and audits it; returns whether there was one.
-pub(super) fn remove_override(
-    w: &mut Writer<'_>,
-    scope: &Scope,
-    owner: &Option<String>,
-    key: &str,
-) -> Result<bool, ApiError> {
-    let previous = match scope {
-        Scope::Integrator(id) => w
-            .txn
-            .open_table(INTEGRATOR_OVERRIDES)?
-            .remove((id.as_str(), key))?
-            .map(|v| v.value().to_vec()),
-        Scope::Tenant(id) => w
-            .txn
-            .open_table(TENANT_OVERRIDES)?
-            .remove((id.as_str(), key))?
-            .map(|v| v.value().to_vec()),
-        Scope::User(tenant, user) => w
-            .txn
-            .open_table(USER_OVERRIDES)?
-            .remove((tenant.as_str(), user.as_str(), key))?
-            .map(|v| v.value().to_vec()),
-    };
-    let Some(bytes) = previous else {
-        return Ok(false);
-    };
-    store::adjust_override_count(w, key, -1)?;
-    w.audit(
-        scope.delete_action(),
-        format!("{}/flags/{key}", scope.target()),
-        owner.iter().cloned().collect(),
-        Some(StoredValue::decode(&bytes)?.to_json()),
-        None,
-    );
-    Ok(true)
+impl<'t> OverrideTables<'t> {
+    /// Opens the override tables of `txn`.
+    pub(super) fn open(txn: &'t WriteTransaction) -> Result<Self, ApiError> {
+        Ok(OverrideTables {
+            txn,
+            integrator: txn.open_table(INTEGRATOR_OVERRIDES)?,
+            tenant: txn.open_table(TENANT_OVERRIDES)?,
+            user: txn.open_table(USER_OVERRIDES)?,
+            flags: FlagTypes::default(),
+            count_changes: HashMap::new(),
+        })
+    }
+
+    /// Fails with 422 when `key` names no flag.
+    pub(super) fn require_flag(&mut self, key: &str) -> Result<(), ApiError> {
+        self.flags.get(self.txn, key).map(|_| ())
+    }
+
+    /// Sets one override and audits it; returns the previous value and
+    /// the new override.
+    pub(super) fn set(
+        &mut self,
+        w: &mut Writer<'_>,
+        scope: &Scope,
+        owner: &Option<String>,
+        key: &str,
+        json: &serde_json::Value,
+    ) -> Result<(Option<serde_json::Value>, FlagOverride), ApiError> {
+        let flag_type = self.flags.get(self.txn, key)?;
+        let value =
+            FlagValue::from_json(flag_type, json).map_err(|source| ApiError::InvalidValue {
+                flag: key.to_owned(),
+                source,
+            })?;
+        let stored = StoredValue::from(value);
+        let bytes = stored.encode();
+        let previous = match scope {
+            Scope::Integrator(id) => self
+                .integrator
+                .insert((id.as_str(), key), bytes.as_slice())?
+                .map(|v| v.value().to_vec()),
+            Scope::Tenant(id) => self
+                .tenant
+                .insert((id.as_str(), key), bytes.as_slice())?
+                .map(|v| v.value().to_vec()),
+            Scope::User(tenant, user) => self
+                .user
+                .insert((tenant.as_str(), user.as_str(), key), bytes.as_slice())?
+                .map(|v| v.value().to_vec()),
+        };
+        let before = match &previous {
+            Some(bytes) => Some(StoredValue::decode(bytes)?.to_json()),
+            None => {
+                *self.count_changes.entry(key.to_owned()).or_default() += 1;
+                None
+            }
+        };
+        let after = stored.to_json();
+        w.audit(
+            scope.put_action(),
+            format!("{}/flags/{key}", scope.target()),
+            owner.iter().cloned().collect(),
+            before.clone(),
+            Some(after.clone()),
+        );
+        let created = FlagOverride {
+            flag: key.to_owned(),
+            value: after,
+        };
+        Ok((before, created))
+    }
+
+    /// Removes one override and audits it; returns whether there was one.
+    pub(super) fn remove(
+        &mut self,
+        w: &mut Writer<'_>,
+        scope: &Scope,
+        owner: &Option<String>,
+        key: &str,
+    ) -> Result<bool, ApiError> {
+        let previous = match scope {
+            Scope::Integrator(id) => self
+                .integrator
+                .remove((id.as_str(), key))?
+                .map(|v| v.value().to_vec()),
+            Scope::Tenant(id) => self
+                .tenant
+                .remove((id.as_str(), key))?
+                .map(|v| v.value().to_vec()),
+            Scope::User(tenant, user) => self
+                .user
+                .remove((tenant.as_str(), user.as_str(), key))?
+                .map(|v| v.value().to_vec()),
+        };
+        let Some(bytes) = previous else {
+            return Ok(false);
+        };
+        *self.count_changes.entry(key.to_owned()).or_default() -= 1;
+        w.audit(
+            scope.delete_action(),
+            format!("{}/flags/{key}", scope.target()),
+            owner.iter().cloned().collect(),
+            Some(StoredValue::decode(&bytes)?.to_json()),
+            None,
+        );
+        Ok(true)
+    }
+
+    /// Closes the tables and applies the override count changes.
+    pub(super) fn finish(self, w: &Writer<'_>) -> Result<(), ApiError> {
+        let OverrideTables {
+            integrator,
+            tenant,
+            user,
+            count_changes,
+            ..
+        } = self;
+        drop((integrator, tenant, user));
+        for (flag, change) in count_changes {
+            store::adjust_override_count(w, &flag, change)?;
+        }
+        Ok(())
+    }
 }
