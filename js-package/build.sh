@@ -6,7 +6,7 @@
 #
 # Needs cargo with the wasm32-unknown-unknown target, wasm-bindgen-cli at
 # the version of the wasm-bindgen crate in Cargo.lock, and the npm packages
-# of the repository root (for wasm-opt); scripts/ensure-tools.sh installs
+# of the repository root (for wasm-opt). scripts/ensure-tools.sh installs
 # all three.
 
 set -euo pipefail

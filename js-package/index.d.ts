@@ -35,9 +35,9 @@ export type ErrorCode =
   /** The snapshot's revision is older than the loaded one. */
   | 'SNAPSHOT_STALE'
   /**
-   * The tenant id is not a slug (1 to 64 characters of a-z, 0-9, '-' and
-   * '_'), the user id is empty or longer than 256 bytes of UTF-8, an id is
-   * not a string, or an id contains a lone surrogate.
+   * An id is invalid. The tenant id must be a slug of 1 to 64 characters
+   * of a-z, 0-9, '-' and '_', and the user id 1 to 256 bytes of UTF-8.
+   * Ids that are not strings or contain a lone surrogate are invalid too.
    */
   | 'INVALID_CONTEXT'
   /** The snapshot has no flag with this key (keys are case-sensitive). */
@@ -64,7 +64,7 @@ export interface Evaluation {
   value: FlagValue;
   /** The level that decided the value. */
   level: Level;
-  /** Why this value applies. */
+  /** The reason this value applies. */
   reason: Reason;
   /** The revision of the snapshot that produced the value. */
   revision: number;
@@ -79,7 +79,7 @@ export interface ExplainStep {
    * without an integrator. Always `null` for the platform.
    */
   scope: string | null;
-  /** Whether this level holds a value for the flag (the platform always does). */
+  /** Whether this level has a value for the flag (the platform always has one). */
   set: boolean;
   /** The override at this level, or the default at platform level; absent when not set. */
   value?: FlagValue;

@@ -1,7 +1,7 @@
 // The benchmark baseline: the cascade as plain JS Map lookups, built from
 // the same raw hierarchy as the snapshot. Like the Rust baseline in
 // cascade-shared, it skips id validation, so it does less work than the
-// evaluator; object values are stored parsed and returned as the same
+// evaluator. It also stores object values parsed and returns the same
 // object every time, which is cheaper than the evaluator's fresh copies.
 
 export class MapBaseline {
@@ -84,5 +84,8 @@ export class MapBaseline {
 
 // Flag keys are ASCII, so UTF-16 order equals the snapshot's byte order.
 function compareUtf8(a, b) {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a < b) {
+    return -1;
+  }
+  return a > b ? 1 : 0;
 }

@@ -101,7 +101,7 @@ function checkAgreement(evaluator, baseline, lookups) {
 
 const MiB = 1024 * 1024;
 const rows = [];
-const row = (what, value, note = '') => rows.push(`| ${what} | ${value} | ${note} |`);
+const row = (measure, value, note = '') => rows.push(`| ${measure} | ${value} | ${note} |`);
 
 prepareInputs();
 const files = {
@@ -158,11 +158,11 @@ checkAgreement(evaluator, baseline, small.lookups);
 const lookups = small.lookups;
 const count = lookups.length;
 const iterations = quick ? 200_000 : 1_000_000;
-const one = (i) => {
+const evaluateOne = (i) => {
   const lookup = lookups[i % count];
   return evaluator.evaluate(lookup[0], lookup[1], lookup[2]);
 };
-const oneBaseline = (i) => {
+const evaluateOneBaseline = (i) => {
   const lookup = lookups[i % count];
   return baseline.evaluate(lookup[0], lookup[1], lookup[2]);
 };
@@ -176,25 +176,25 @@ const getterBaseline = (i) => {
   return baseline.evaluate(lookup[0], lookup[1], lookup[2]).value;
 };
 const allIterations = quick ? 2_000 : 10_000;
-const all = (i) => {
+const evaluateAllFlags = (i) => {
   const lookup = lookups[i % count];
   return evaluator.evaluateAll(lookup[0], lookup[1]);
 };
-const allBaseline = (i) => {
+const evaluateAllFlagsBaseline = (i) => {
   const lookup = lookups[i % count];
   return baseline.evaluateAll(lookup[0], lookup[1]);
 };
 
 // Warm up both sides, then time them alternately so that drift hits both.
-for (const fn of [one, oneBaseline, getter, getterBaseline]) {
+for (const fn of [evaluateOne, evaluateOneBaseline, getter, getterBaseline]) {
   for (let i = 0; i < 100_000; i++) fn(i);
 }
 const pairs = [
-  ['one evaluation, S: `evaluate()`', one, oneBaseline, iterations, 'ns'],
+  ['one evaluation, S: `evaluate()`', evaluateOne, evaluateOneBaseline, iterations, 'ns'],
   ['one boolean flag, S: `getBoolean()`', getter, getterBaseline, iterations, 'ns'],
-  ['all 200 flags for one user, S: `evaluateAll()`', all, allBaseline, allIterations, 'µs'],
+  ['all 200 flags for one user, S: `evaluateAll()`', evaluateAllFlags, evaluateAllFlagsBaseline, allIterations, 'µs'],
 ];
-for (const [what, wasmFn, mapFn, n, unit] of pairs) {
+for (const [measure, wasmFn, mapFn, n, unit] of pairs) {
   const wasmTimes = [];
   const mapTimes = [];
   for (let repeat = 0; repeat < 3; repeat++) {
@@ -205,18 +205,18 @@ for (const [what, wasmFn, mapFn, n, unit] of pairs) {
   const wasmTime = median(wasmTimes) / scale;
   const mapTime = median(mapTimes) / scale;
   const digits = unit === 'µs' ? 1 : 0;
-  row(what, `${wasmTime.toFixed(digits)} ${unit}`, `JS Map baseline ${mapTime.toFixed(digits)} ${unit}, ratio ${(wasmTime / mapTime).toFixed(2)}x`);
+  row(measure, `${wasmTime.toFixed(digits)} ${unit}`, `JS Map baseline ${mapTime.toFixed(digits)} ${unit}, ratio ${(wasmTime / mapTime).toFixed(2)}x`);
 }
 evaluator.free();
 
 const largeEvaluator = new CascadeEvaluator(bytes.l1);
 const largeLookups = large.lookups;
-const oneLarge = (i) => {
+const evaluateOneLarge = (i) => {
   const lookup = largeLookups[i % largeLookups.length];
   return largeEvaluator.evaluate(lookup[0], lookup[1], lookup[2]);
 };
-for (let i = 0; i < 100_000; i++) oneLarge(i);
-row('one evaluation, L: `evaluate()`', `${timePerCall(iterations, oneLarge).toFixed(0)} ns`, 'no baseline at L');
+for (let i = 0; i < 100_000; i++) evaluateOneLarge(i);
+row('one evaluation, L: `evaluate()`', `${timePerCall(iterations, evaluateOneLarge).toFixed(0)} ns`, 'no baseline at L');
 largeEvaluator.free();
 
 console.log(`Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores)`);

@@ -58,7 +58,8 @@ fn lookups(workload: &Workload) -> Value {
     Value::Array(lookups)
 }
 
-/// The workload's raw rows; scopes and flags are indexes into the lists.
+/// Lists the workload's raw rows as JSON. Scopes and flags are indexes
+/// into the lists.
 fn hierarchy(workload: &Workload) -> Value {
     let rows = |overrides: &[WorkloadOverride]| -> Vec<Value> {
         overrides

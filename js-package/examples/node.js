@@ -4,7 +4,7 @@
 //   node examples/node.js SNAPSHOT TENANT [USER] [FLAG]
 //
 // SNAPSHOT is a snapshot file, or the control plane's snapshot URL such as
-// http://127.0.0.1:8080/v1/snapshot; for a URL, set CASCADE_TOKEN to a
+// http://127.0.0.1:8080/v1/snapshot. For a URL, set CASCADE_TOKEN to a
 // token that may read snapshots. USER may be "-" for no user.
 
 import { readFile } from 'node:fs/promises';

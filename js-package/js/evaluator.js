@@ -1,10 +1,10 @@
 // The CascadeEvaluator class over the wasm engine, shared by the browser
 // and Node entry points, which pass in their own wasm-bindgen bindings.
 //
-// Hot-path calls cross the JS/wasm boundary once, with numbers only: the
-// ids are written as UTF-8 straight into the engine's input buffer, and the
-// result comes back as a status word plus value slots that are read through
-// typed-array views of wasm memory. The record layout is documented in
+// Hot-path calls cross the JS/wasm boundary once, with numbers only. The
+// ids are written as UTF-8 straight into the engine's input buffer. The
+// result comes back as a status word plus value slots, which are read
+// through typed-array views of wasm memory. The record layout is documented in
 // js-package/src/output.rs; the constants below must match it.
 
 const TYPE_MASK = 0b111;
@@ -68,7 +68,7 @@ export function defineEvaluator({ Engine, wasmMemory, assertReady }) {
   }
 
   // Writes `text` as UTF-8 at `at`, with room up to `end`. Returns the byte
-  // count, or -1 when the text holds a lone surrogate, which has no UTF-8
+  // count, or -1 when the text contains a lone surrogate, which has no UTF-8
   // form. ASCII is copied by hand: for short ids it is faster than
   // TextEncoder.encodeInto, which takes over at the first other character.
   function writeUtf8(text, at, end) {
@@ -407,15 +407,15 @@ function engineError(engine) {
   return new CascadeError(engine.error_code(), engine.error_message());
 }
 
-function typeError(what, expected, value) {
-  return new CascadeError('INVALID_CONTEXT', `${what} must be ${expected}, got ${describe(value)}`);
+function typeError(idName, expected, value) {
+  return new CascadeError('INVALID_CONTEXT', `${idName} must be ${expected}, got ${describe(value)}`);
 }
 
-function surrogateError(what, text, code) {
-  const shown = JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
+function surrogateError(idName, text, code) {
+  const quoted = JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
   return new CascadeError(
     code,
-    `invalid ${what} ${shown}: it contains a lone surrogate, which has no UTF-8 form; ` +
+    `invalid ${idName} ${quoted}: it contains a lone surrogate, which has no UTF-8 form; ` +
       'pass well-formed Unicode text',
   );
 }

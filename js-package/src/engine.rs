@@ -24,7 +24,7 @@ pub const LOAD_UNCHANGED: u32 = 2;
 /// One loaded snapshot and the buffers of the call protocol.
 ///
 /// The JS wrapper writes the tenant id, user id and flag key as UTF-8,
-/// back to back, at [`Engine::input_ptr`] and passes their byte lengths; a
+/// back to back, at [`Engine::input_ptr`] and passes their byte lengths. A
 /// negative user length means no user. A failed call returns 0 and keeps
 /// the error for [`Engine::error_code`] and [`Engine::error_message`].
 #[wasm_bindgen]
@@ -70,7 +70,7 @@ impl Engine {
         }
     }
 
-    /// The loaded revision, or 0 before the first load. Revisions above
+    /// Returns the loaded revision, or 0 before the first load. Revisions above
     /// 2^53 lose precision in JavaScript numbers.
     pub fn revision(&self) -> f64 {
         self.snapshot.as_ref().map_or(0.0, |s| s.revision() as f64)
@@ -81,7 +81,7 @@ impl Engine {
         self.snapshot.as_ref().map_or(0, |s| s.flags().len() as u32)
     }
 
-    /// Every flag key in key order, joined by newlines (keys cannot
+    /// Returns every flag key in key order, joined by newlines (keys cannot
     /// contain one). [`Engine::evaluate_all`] writes records in this order.
     pub fn flag_keys(&self) -> String {
         let Some(snapshot) = &self.snapshot else {
@@ -184,12 +184,12 @@ impl Engine {
         std::mem::take(&mut self.text)
     }
 
-    /// The stable code of the last failed call.
+    /// Returns the stable code of the last failed call.
     pub fn error_code(&self) -> String {
         self.error.as_ref().map_or("", EngineError::code).to_owned()
     }
 
-    /// The message of the last failed call.
+    /// Returns the message of the last failed call.
     pub fn error_message(&self) -> String {
         self.error
             .as_ref()

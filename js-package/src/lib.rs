@@ -3,7 +3,7 @@
 //! wasm-bindgen.
 //!
 //! The cascade itself lives in `cascade-shared`; this crate only carries
-//! it across the JS/wasm boundary cheaply. [`Engine`] holds one decoded
+//! it across the JS/wasm boundary cheaply. [`Engine`] keeps one decoded
 //! snapshot. The JS wrapper (`js/evaluator.js`) writes ids as UTF-8 into
 //! the engine's input buffer and passes only their lengths; results come
 //! back as packed status words and value slots in output buffers, which
@@ -27,7 +27,8 @@ use wasm_bindgen::prelude::*;
 pub use engine::Engine;
 pub use error::EngineError;
 
-/// The module's `WebAssembly.Memory`, for the wrapper's typed-array views.
+/// Returns the module's `WebAssembly.Memory`, for the wrapper's typed-array
+/// views.
 #[wasm_bindgen]
 pub fn wasm_memory() -> JsValue {
     wasm_bindgen::memory()

@@ -1,6 +1,6 @@
 // The package in a real browser: headless Chromium loads a page served on
 // 127.0.0.1 that imports the package through an import map, fetches each
-// spec snapshot and evaluates every case; the answers must equal the
+// spec snapshot and evaluates every case; the results must equal the
 // native evaluator's. The browser example page is checked the same way.
 
 import assert from 'node:assert/strict';
@@ -84,7 +84,7 @@ const PAGE = `<!doctype html>
 let corpus;
 let server;
 
-/** The first spec snapshot and (tenant, user) with a user-level answer. */
+/** Returns the first spec snapshot and (tenant, user) with a user-level result. */
 function exampleContext() {
   for (const file of corpus.results) {
     for (const snapshot of file.snapshots) {
@@ -94,7 +94,7 @@ function exampleContext() {
       }
     }
   }
-  throw new Error('no spec snapshot has a user-level answer');
+  throw new Error('no spec snapshot has a user-level result');
 }
 
 let browserContext;
@@ -171,7 +171,7 @@ test('browser evaluates spec corpus like native', async () => {
   await page.close();
 });
 
-test('browser example lists native answers', async () => {
+test('browser example lists native results', async () => {
   const { context } = exampleContext();
   const page = await browserContext.newPage();
   const query = new URLSearchParams({ tenant: context.tenant, user: context.user });
@@ -181,7 +181,7 @@ test('browser example lists native answers', async () => {
   const rows = await page.$$eval('#results tbody tr', (trs) =>
     trs.map((tr) => Array.from(tr.children, (td) => td.textContent)),
   );
-  // The native answers carry no type, so the type column is only checked
+  // The native results carry no type, so the type column is only checked
   // for a known name.
   const expected = context.flags.map((flag) => [flag.key, JSON.stringify(flag.value), flag.level, flag.reason]);
   assert.deepEqual(rows.map(([key, , value, level, reason]) => [key, value, level, reason]), expected);

@@ -1,5 +1,5 @@
 // The Node example runs against a spec snapshot and prints the native
-// answers; the browser example is checked in browser.test.js.
+// results. The browser example is checked in browser.test.js.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

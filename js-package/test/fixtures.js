@@ -1,5 +1,5 @@
 // Test fixtures: the cascade spec corpus exported by the native evaluator
-// (snapshot bytes plus the native answers), written to a fresh temporary
+// (snapshot bytes plus the native results), written to a fresh temporary
 // directory per test process.
 
 import { execFileSync } from 'node:child_process';
@@ -33,7 +33,7 @@ export function exportSpecCorpus() {
   };
 }
 
-/** The expected answer of a case as the exporter writes it, from a JS call. */
+/** Runs `call` and returns its outcome in the exporter's result shape. */
 export function outcome(call) {
   try {
     const { value, level, reason, revision } = call();

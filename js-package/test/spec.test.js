@@ -1,5 +1,5 @@
 // The cascade spec corpus: the wasm package must give the native
-// evaluator's answers for every case, through every API.
+// evaluator's results for every case, through every API.
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
