@@ -25,9 +25,11 @@ const TYPES = [undefined, 'boolean', 'string', 'integer', 'float', 'object'];
 const LEVELS = ['user', 'tenant', 'integrator', 'platform'];
 const REASONS = ['DEFAULT', 'TARGETING_MATCH', 'UNKNOWN_TENANT'];
 
-// An input buffer grown past this size for very long ids is shrunk back
-// after the call.
-const INPUT_SHRINK_ABOVE = 64 * 1024;
+// Ids are cut to this many UTF-16 code units before they are written. A
+// valid id is at most 256 bytes of UTF-8, so at most 256 code units, and a
+// cut id still breaks the limits and gets the same error. So a huge string
+// is never copied into wasm memory.
+const MAX_ID_UNITS = 300;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -285,6 +287,9 @@ export function defineEvaluator({ Engine, wasmMemory, assertReady }) {
         return false;
       }
 
+      tenant = clip(tenant);
+      user = hasUser ? clip(user) : user;
+      key = clip(key);
       // UTF-8 takes at most 3 bytes per UTF-16 code unit.
       const bound = 3 * (tenant.length + (hasUser ? user.length : 0) + key.length);
       if (bound > this.#inputEnd - this.#inputAt) {
@@ -324,13 +329,9 @@ export function defineEvaluator({ Engine, wasmMemory, assertReady }) {
       return true;
     }
 
+    // The call may have grown wasm memory, which detaches the views.
     #afterCall() {
       refreshViews();
-      if (this.#inputEnd - this.#inputAt > INPUT_SHRINK_ABOVE) {
-        this.#engine.reserve_input(0);
-        this.#locateInput();
-        refreshViews();
-      }
     }
 
     #takeError() {
@@ -383,6 +384,17 @@ export function defineEvaluator({ Engine, wasmMemory, assertReady }) {
   }
 
   return CascadeEvaluator;
+}
+
+function clip(text) {
+  if (text.length <= MAX_ID_UNITS) {
+    return text;
+  }
+  // Cutting between the two halves of a surrogate pair would leave a lone
+  // surrogate, which has another error.
+  const last = text.charCodeAt(MAX_ID_UNITS - 1);
+  const end = last >= 0xd800 && last <= 0xdbff ? MAX_ID_UNITS - 1 : MAX_ID_UNITS;
+  return text.slice(0, end);
 }
 
 function toBytes(snapshot) {
