@@ -278,13 +278,13 @@ impl SnapshotBuilder {
     fn intern(&mut self, flag: &str, value: FlagValue) -> Result<WireValue, BuildError> {
         Ok(match value {
             FlagValue::Boolean(b) => WireValue::Boolean(b),
-            FlagValue::Integer(i) => WireValue::Integer(i),
+            FlagValue::Integer(i) => WireValue::integer(i),
             FlagValue::Float(f) if !f.is_finite() => {
                 return Err(BuildError::NonFiniteFloat {
                     flag: flag.to_owned(),
                 });
             }
-            FlagValue::Float(f) => WireValue::Float(f),
+            FlagValue::Float(f) => WireValue::float(f),
             FlagValue::Object(s) if !value::is_canonical_object(&s) => {
                 return Err(BuildError::NonCanonicalObject {
                     flag: flag.to_owned(),

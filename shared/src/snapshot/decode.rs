@@ -261,7 +261,16 @@ impl ValueChecker<'_> {
                 });
             }
             previous = Some(item.flag);
-            self.value(scope, item.flag, item.value)?;
+            // A boolean or integer of the flag's type needs no further
+            // check, so most overrides skip the full one.
+            let plain = matches!(
+                (item.value, flag.flag_type),
+                (WireValue::Boolean(_), FlagType::Boolean)
+                    | (WireValue::Integer(_), FlagType::Integer)
+            );
+            if !plain {
+                self.value(scope, item.flag, item.value)?;
+            }
         }
         Ok(())
     }
@@ -282,7 +291,7 @@ impl ValueChecker<'_> {
             });
         }
         let text_index = match value {
-            WireValue::Float(f) if !f.is_finite() => {
+            WireValue::Float(f) if !f.as_f64().is_finite() => {
                 return Err(DecodeError::InvalidValue {
                     flag: flag.key.clone(),
                     reason: "float is not finite",
