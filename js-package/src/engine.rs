@@ -209,6 +209,10 @@ impl Engine {
             }
         }
 
+        // NOTE: wasm32 memory ends at 4 GiB. A snapshot whose decoded form
+        // does not fit (estimated from the measured peaks: snapshots of a
+        // few hundred MiB) aborts on allocation failure, which JS sees as a
+        // WebAssembly.RuntimeError, and the engine cannot be used again.
         let snapshot = Snapshot::decode(bytes)?;
         self.output.resize(snapshot.flags().len());
         self.snapshot = Some(snapshot);
