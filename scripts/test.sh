@@ -19,6 +19,9 @@ step "cargo test"
 cargo test --workspace
 step "wasm32 build of shared"
 cargo build -p cascade-shared --target wasm32-unknown-unknown
+step "clippy and tests of the benchmark workload (shared, feature workload)"
+cargo clippy -p cascade-shared --all-targets --features workload -- -D warnings
+cargo test -p cascade-shared --features workload --lib workload
 
 # --- fuzz ---
 # Builds the decoder fuzz target on stable, so that it keeps compiling.
