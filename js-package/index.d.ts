@@ -117,10 +117,11 @@ export function init(source?: WasmSource): Promise<void>;
 
 /**
  * Instantiates the wasm module synchronously from its bytes or a compiled
- * module. Browsers allow this only for small modules off the main thread
- * or for an already compiled `WebAssembly.Module`. Does nothing in Node.
+ * module. Some browsers limit synchronous compilation of large modules
+ * on the main thread, which `init()` avoids. Does nothing in Node.
+ * @throws {TypeError} in the browser entry when `module` is missing.
  */
-export function initSync(module?: BufferSource | WebAssembly.Module): void;
+export function initSync(module: BufferSource | WebAssembly.Module): void;
 
 /**
  * Evaluates feature flags in-process from a Cascade snapshot.

@@ -12,6 +12,9 @@ export async function init(source) {
 }
 
 export function initSync(module) {
+  if (module === undefined) {
+    throw new TypeError('initSync() needs the wasm bytes or a compiled WebAssembly.Module');
+  }
   initWasmSync({ module });
   ready = true;
 }

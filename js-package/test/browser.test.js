@@ -41,7 +41,14 @@ function outcome(call) {
 }
 
 try {
+  let beforeInit;
+  try {
+    new CascadeEvaluator(new Uint8Array(0));
+  } catch (error) {
+    beforeInit = error.code;
+  }
   await init();
+  window.cascadeBeforeInit = beforeInit;
   const files = await (await fetch('/corpus.json')).json();
   const results = [];
   for (const file of files) {
@@ -148,6 +155,7 @@ test('browser evaluates spec corpus like native', async () => {
   assert.equal(failure, undefined);
   assert.deepEqual(pageErrors, []);
 
+  assert.equal(await page.evaluate(() => window.cascadeBeforeInit), 'NOT_INITIALIZED');
   const results = await page.evaluate(() => window.cascadeResults);
   const expected = corpus.results.flatMap((file) => file.snapshots);
   assert.equal(results.length, expected.length);
