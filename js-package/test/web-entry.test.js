@@ -1,4 +1,4 @@
-// The browser entry (js/web.js) in Node: it must refuse evaluators before
+// The browser entry (js/web.js) in Node: it must reject evaluators before
 // the wasm module is initialized, and work after initSync().
 
 import assert from 'node:assert/strict';
