@@ -2,7 +2,7 @@
 // OpenFeature web SDK with the OFREP web provider in headless Chromium, and
 // the OpenFeature server SDK with the OFREP provider in Node. The page also
 // runs the @cascade/evaluator wasm package on the snapshot the edge serves,
-// and must produce the edge's answers.
+// and must return the edge's results.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -189,7 +189,7 @@ describe('OpenFeature server SDK in Node', () => {
 });
 
 describe('@cascade/evaluator in Chromium', () => {
-  test('package answers equal edge answers', async () => {
+  test('package results equal edge results', async () => {
     const revision = await syncEdge(system);
     const response = await fetch(`${system.cpUrl}/v1/snapshot`, {
       headers: { authorization: `Bearer ${system.adminToken}` },
@@ -221,7 +221,7 @@ describe('@cascade/evaluator in Chromium', () => {
       for (const [index, [tenant, user]] of subjects.entries()) {
         const edge = await edgeFlags(system, tenant, user ?? undefined);
         assert.equal(edge.revision, revision);
-        const fromPackage = result.answers[index].map(({ revision: _, ...answer }) => answer);
+        const fromPackage = result.results[index].map(({ revision: _, ...evaluation }) => evaluation);
         assert.deepEqual(fromPackage, edge.flags, `${tenant} ${user}`);
       }
     } finally {

@@ -1,6 +1,6 @@
 // The product's use cases end to end: each scenario changes data through
 // the control plane's admin API, waits until the edge worker serves the new
-// revision, and checks the edge's answers and the level that decided them.
+// revision, and checks the edge's results and the level that decided each one.
 // One control plane and one worker serve the whole file; every test uses
 // its own flags, integrators and tenants.
 
@@ -240,7 +240,7 @@ describe('feature testing', () => {
 });
 
 describe('tenant association', () => {
-  test('move and detach change edge answers', async () => {
+  test('move and detach change edge results', async () => {
     await createFlags([{ key: 'move.theme', type: 'string', default: 'plain' }]);
     await createIntegrator('move-one', { status: 'active' });
     await createIntegrator('move-two', { status: 'active' });

@@ -67,7 +67,7 @@ window.cascadeTest = {
     try {
       return {
         revision: evaluator.revision,
-        answers: subjects.map(([tenant, user]) => evaluator.evaluateAll(tenant, user)),
+        results: subjects.map(([tenant, user]) => evaluator.evaluateAll(tenant, user)),
       };
     } finally {
       evaluator.free();

@@ -15,7 +15,7 @@ export async function getJson(url, headers = {}) {
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
 }
 
-/** The store revision the control plane has committed. */
+/** Returns the store revision the control plane has committed. */
 export async function controlPlaneRevision(system) {
   const { body } = await getJson(`${system.cpUrl}/healthz`);
   return body.revision;
@@ -48,25 +48,25 @@ function flagsPath(tenant, user) {
   return `/v1/tenants/${segment(tenant)}${userPart}/flags`;
 }
 
-/** One flag's edge answer for a tenant and an optional user. */
+/** Returns one flag's edge result for a tenant and an optional user. */
 export async function edgeFlag(system, tenant, user, key) {
   const { status, body } = await getJson(`${system.edgeUrl}${flagsPath(tenant, user)}/${segment(key)}`);
   if (status !== 200) {
-    throw new Error(`edge answered ${status} for ${tenant}/${user}/${key}: ${JSON.stringify(body)}`);
+    throw new Error(`edge returned ${status} for ${tenant}/${user}/${key}: ${JSON.stringify(body)}`);
   }
   return body;
 }
 
-/** Every flag's edge answer, as an object keyed by flag key. */
+/** Returns every flag's edge result, also as `byKey`, an object keyed by flag key. */
 export async function edgeFlags(system, tenant, user) {
   const { status, body } = await getJson(`${system.edgeUrl}${flagsPath(tenant, user)}`);
   if (status !== 200) {
-    throw new Error(`edge answered ${status} for all flags of ${tenant}/${user}: ${JSON.stringify(body)}`);
+    throw new Error(`edge returned ${status} for all flags of ${tenant}/${user}: ${JSON.stringify(body)}`);
   }
   return { ...body, byKey: Object.fromEntries(body.flags.map((flag) => [flag.key, flag])) };
 }
 
-/** `[value, level]` of one flag at the edge: the pair most checks compare. */
+/** Returns `[value, level]` of one flag at the edge, the pair most checks compare. */
 export async function valueAndLevel(system, tenant, user, key) {
   const answer = await edgeFlag(system, tenant, user, key);
   return [answer.value, answer.level];

@@ -27,11 +27,18 @@ const STOP_GRACE_MS = 5_000;
 // Every child still running when the test process exits is killed, so that
 // a crash between start and the after() hook leaves nothing behind.
 const running = new Set();
-process.on('exit', () => {
+function killRunning() {
   for (const child of running) {
     signal(child, 'SIGKILL');
   }
-});
+}
+process.on('exit', killRunning);
+for (const name of ['SIGINT', 'SIGTERM']) {
+  process.once(name, () => {
+    killRunning();
+    process.exit(128 + (name === 'SIGINT' ? 2 : 15));
+  });
+}
 
 /** Returns a TCP port that was free on 127.0.0.1 a moment ago. */
 export function freePort() {
@@ -247,7 +254,7 @@ async function waitForHealthy(system, child, url) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${child.name} exited during start:\n${lastOutput(child)}`);
     }
-    let last = 'no answer';
+    let last = 'no response';
     try {
       const response = await fetch(url);
       if (response.status === 200) {
@@ -259,7 +266,7 @@ async function waitForHealthy(system, child, url) {
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `${child.name} not healthy at ${url} within ${START_TIMEOUT_MS} ms (last answer: ${last}):\n${lastOutput(child)}`,
+        `${child.name} not healthy at ${url} within ${START_TIMEOUT_MS} ms (last response: ${last}):\n${lastOutput(child)}`,
       );
     }
     await sleep(200);
