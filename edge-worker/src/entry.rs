@@ -4,6 +4,7 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::pin::pin;
+use std::time::Duration;
 
 use futures_util::future::{Either, select};
 use worker::{
@@ -28,6 +29,10 @@ thread_local! {
     /// new isolates.
     static CONFIG: OnceCell<Result<Config, ConfigError>> = const { OnceCell::new() };
 }
+
+/// How often a request waiting for another request's first load checks
+/// whether it finished.
+const FIRST_LOAD_POLL: Duration = Duration::from_millis(10);
 
 #[event(start)]
 fn start() {
@@ -142,6 +147,7 @@ async fn ensure_snapshot(config: &Config, ctx: &Context) {
             let outcome = fetch_snapshot(config, None).await;
             apply(outcome, false);
         }
+        Plan::AwaitFirst => await_first_load(config).await,
         Plan::ServeAndRefresh => {
             let if_none_match = CACHE.with_borrow(|cache| cache.if_none_match());
             let config = config.clone();
@@ -150,6 +156,20 @@ async fn ensure_snapshot(config: &Config, ctx: &Context) {
                 apply(outcome, true);
             });
         }
+    }
+}
+
+/// Waits, up to the snapshot timeout, while another request of this
+/// isolate fetches the first snapshot.
+async fn await_first_load(config: &Config) {
+    let deadline = now_ms() + config.snapshot_timeout.as_secs_f64() * 1000.0;
+    loop {
+        let running =
+            CACHE.with_borrow(|cache| cache.first_load_running(now_ms(), config.snapshot_timeout));
+        if !running || now_ms() >= deadline {
+            return;
+        }
+        Delay::from(FIRST_LOAD_POLL).await;
     }
 }
 

@@ -19,6 +19,9 @@ pub enum Plan {
     ServeAndRefresh,
     /// No snapshot yet: fetch one and wait for it, up to the timeout.
     LoadFirst,
+    /// No snapshot yet, and another request of this isolate is fetching
+    /// the first one: wait for that fetch instead of starting another.
+    AwaitFirst,
     /// No snapshot, and the last attempt failed less than one refresh
     /// interval ago: answer 503 at once instead of waiting again.
     Unavailable,
@@ -87,6 +90,8 @@ pub struct SnapshotCache {
     attempted_at_ms: Option<f64>,
     /// When the running background refresh started, if one runs.
     refreshing_since_ms: Option<f64>,
+    /// When the running first load started, if one runs.
+    loading_since_ms: Option<f64>,
     /// Failures since the last success.
     failures: u32,
 }
@@ -97,19 +102,24 @@ impl SnapshotCache {
     pub fn plan(&mut self, now_ms: f64, interval: Duration, timeout: Duration) -> Plan {
         let interval_ms = interval.as_secs_f64() * 1000.0;
         let since_attempt = self.attempted_at_ms.map(|at| now_ms - at);
+        // A fetch whose task the runtime dropped never reports back; after
+        // twice the timeout, a new one may start.
+        let stuck_after_ms = timeout.as_secs_f64() * 2000.0;
         if self.current.is_none() {
+            let loading = self
+                .loading_since_ms
+                .is_some_and(|since| now_ms - since < stuck_after_ms);
             return match since_attempt {
+                _ if loading => Plan::AwaitFirst,
                 Some(elapsed) if self.failures > 0 && elapsed < interval_ms => Plan::Unavailable,
                 _ => {
                     self.attempted_at_ms = Some(now_ms);
+                    self.loading_since_ms = Some(now_ms);
                     Plan::LoadFirst
                 }
             };
         }
 
-        // A refresh whose task the runtime dropped never reports back;
-        // after twice the timeout, a new one may start.
-        let stuck_after_ms = timeout.as_secs_f64() * 2000.0;
         let refreshing = self
             .refreshing_since_ms
             .is_some_and(|since| now_ms - since < stuck_after_ms);
@@ -122,6 +132,15 @@ impl SnapshotCache {
         } else {
             Plan::Serve
         }
+    }
+
+    /// Returns true while a first load that has not hung runs.
+    pub fn first_load_running(&self, now_ms: f64, timeout: Duration) -> bool {
+        let stuck_after_ms = timeout.as_secs_f64() * 2000.0;
+        self.current.is_none()
+            && self
+                .loading_since_ms
+                .is_some_and(|since| now_ms - since < stuck_after_ms)
     }
 
     /// The held snapshot, if any.
@@ -148,6 +167,8 @@ impl SnapshotCache {
     pub fn apply(&mut self, now_ms: f64, outcome: FetchOutcome, background: bool) -> Applied {
         if background {
             self.refreshing_since_ms = None;
+        } else {
+            self.loading_since_ms = None;
         }
         let held = self.current.as_ref().map(|s| s.revision());
         let result = match outcome {
@@ -340,6 +361,25 @@ mod tests {
         cache.apply(100.0, FetchOutcome::Network("refused".into()), false);
         assert_eq!(cache.plan(200.0, INTERVAL, TIMEOUT), Plan::Unavailable);
         assert_eq!(cache.plan(600.0, INTERVAL, TIMEOUT), Plan::LoadFirst);
+    }
+
+    #[test]
+    fn concurrent_cold_requests_share_first_load() {
+        let mut cache = SnapshotCache::default();
+        assert_eq!(cache.plan(0.0, INTERVAL, TIMEOUT), Plan::LoadFirst);
+        assert_eq!(cache.plan(1.0, INTERVAL, TIMEOUT), Plan::AwaitFirst);
+        cache.apply(50.0, FetchOutcome::Body(bytes(5)), false);
+        assert_eq!(cache.plan(60.0, INTERVAL, TIMEOUT), Plan::Serve);
+    }
+
+    #[test]
+    fn failed_first_load_stops_waiting() {
+        let mut cache = SnapshotCache::default();
+        cache.plan(0.0, INTERVAL, TIMEOUT);
+        assert!(cache.first_load_running(10.0, TIMEOUT));
+        cache.apply(50.0, FetchOutcome::Status(500), false);
+        assert!(!cache.first_load_running(60.0, TIMEOUT));
+        assert_eq!(cache.plan(60.0, INTERVAL, TIMEOUT), Plan::Unavailable);
     }
 
     #[test]

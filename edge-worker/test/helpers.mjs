@@ -99,8 +99,11 @@ export async function startTestControlPlane() {
   };
 }
 
-/** Starts the built worker in workerd through Miniflare. */
-export async function startWorker(vars) {
+/**
+ * Starts the built worker in workerd through Miniflare. `options` adds
+ * Miniflare options, such as `port` to serve HTTP on 127.0.0.1.
+ */
+export async function startWorker(vars, options = {}) {
   requireBuild();
   const mf = new Miniflare({
     modules: true,
@@ -116,10 +119,12 @@ export async function startWorker(vars) {
     },
     host: "127.0.0.1",
     cf: false,
+    ...options,
   });
-  await mf.ready;
+  const url = await mf.ready;
   return {
     mf,
+    url,
     fetch: (path, init) => mf.dispatchFetch(`http://edge.test${path}`, init),
     dispose: () => mf.dispose(),
   };
