@@ -21,7 +21,7 @@ export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CONTROL_PLANE_BIN =
   process.env.CASCADE_CONTROL_PLANE_BIN ?? path.join(ROOT, 'target/debug/cascade-control-plane');
 const WRANGLER_BIN = path.join(ROOT, 'node_modules/.bin/wrangler');
-const START_TIMEOUT_MS = Number(process.env.E2E_START_MS ?? 120_000);
+const START_TIMEOUT_MS = 120_000;
 const STOP_GRACE_MS = 5_000;
 
 // Every child still running when the test process exits is killed, so that
