@@ -48,7 +48,19 @@ fn start() {
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let reply = handle(request, &env, &ctx).await;
+    let mut reply = handle(request, &env, &ctx).await;
+
+    // Replies built before the snapshot was consulted, such as preflights
+    // and routing errors, still report the snapshot this isolate holds.
+    if reply.header(reply::REVISION_HEADER).is_none() {
+        let held = CACHE.with_borrow(|cache| {
+            let age = cache.age_seconds(now_ms());
+            cache.current().map(|snapshot| (snapshot.revision(), age))
+        });
+        if let Some((revision, age)) = held {
+            reply::add_snapshot_headers(&mut reply, revision, age);
+        }
+    }
     into_response(reply)
 }
 

@@ -134,6 +134,14 @@ describe("bad requests", () => {
     assert.match(body.detail, /"Acme"/);
   });
 
+  test("routing errors carry the revision", async () => {
+    const response = await env.worker.fetch("/v2/nothing");
+    assert.equal(response.status, 404);
+    assert.equal(response.headers.get("x-cascade-revision"), "5");
+    assert.match(response.headers.get("x-cascade-snapshot-age"), /^\d+$/);
+    await response.arrayBuffer();
+  });
+
   test("POST on /v1 is 405 with Allow", async () => {
     const response = await env.worker.fetch("/v1/tenants/acme/flags", { method: "POST" });
     assert.equal(response.status, 405);
