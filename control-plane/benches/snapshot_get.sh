@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures GET /v1/snapshot throughput of the release binary with wrk:
 # full downloads (200) and conditional requests that the edge repeats
-# (If-None-Match with the current ETag, answered 304).
+# (If-None-Match with the current ETag, which return 304).
 #
 # Usage: control-plane/benches/snapshot_get.sh [USER_OVERRIDES] [SECONDS]
 # Defaults: 100000 user overrides, 10 seconds per run. Needs wrk, curl and

@@ -4,9 +4,9 @@
 //! user overrides.
 //!
 //! Run with `cargo bench -p cascade-control-plane --bench store`. Each
-//! figure is the median of a few runs, so this is a plain timing binary
-//! rather than criterion: one snapshot build at 1,000,000 overrides takes
-//! about as long as criterion's warm-up alone.
+//! figure is the median of 3 runs. This is a plain timing binary rather
+//! than criterion because criterion takes at least 10 samples per
+//! figure, and one bulk write of 100,000 overrides takes seconds.
 //!
 //! Snapshot GET throughput needs the real server and wrk; see
 //! `benches/snapshot_get.sh`.
@@ -149,10 +149,25 @@ async fn snapshot_builds() {
             assert_eq!(published.snapshot.user_override_count(), total);
         }
         let time = median(times.clone());
+        let store = bench.state.store.clone();
+        let (read_and_index, encode) = tokio::task::spawn_blocking(move || {
+            store.read_blocking(|txn| {
+                let start = Instant::now();
+                let built = snapshot::build_snapshot(txn)?;
+                let read_and_index = start.elapsed();
+                let start = Instant::now();
+                let _bytes = built.encode();
+                Ok((read_and_index, start.elapsed()))
+            })
+        })
+        .await
+        .expect("join")
+        .expect("build");
         print!(
             "snapshot build at {total} user overrides: median {time:.2?} of {times:.2?}, {size} bytes ({:.1} bytes/override)",
             size as f64 / total as f64
         );
+        print!(" [one more run: read and index {read_and_index:.2?}, encode {encode:.2?}]");
         if let Some((count, earlier)) = previous {
             let ratio = time.as_secs_f64() / earlier.as_secs_f64();
             print!(

@@ -7,7 +7,12 @@ use clap::{Parser, ValueEnum};
 
 /// Cascade control plane: admin API and snapshot publisher.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "cascade-control-plane", version, about)]
+#[command(
+    name = "cascade-control-plane",
+    version,
+    about,
+    after_help = "The log level follows RUST_LOG, such as RUST_LOG=debug; the default is info."
+)]
 pub struct Config {
     /// Address and port to listen on; port 0 picks a free port.
     #[arg(long, env = "CASCADE_LISTEN", default_value = "127.0.0.1:8080")]

@@ -49,6 +49,14 @@
 //!
 //! Integrator status is informational: it is kept with its history and
 //! does not change evaluation.
+//!
+//! Errors are `application/problem+json` documents whose `type` is
+//! `urn:cascade:problem:<slug>`, with slugs such as `unauthorized`,
+//! `forbidden`, `not-found`, `invalid-id`, `invalid-json`, `invalid-body`,
+//! `invalid-field`, `invalid-value`, `invalid-reference`, `invalid-query`,
+//! `invalid-cursor`, `body-too-large`, `already-exists`,
+//! `invalid-transition`, `integrator-has-tenants`, `flag-has-overrides`
+//! and `precondition-failed`; [`error::ApiError`] lists them all.
 
 pub mod api;
 pub mod auth;

@@ -329,6 +329,9 @@ fn override_count(w: &Writer<'_>, key: &str) -> Result<u64, ApiError> {
 
 /// Removes every override of a flag at every level. Overrides are keyed by
 /// scope first, so this scans all three tables once.
+///
+/// NOTE: the scan reads every override of every flag inside the write
+/// transaction, so deleting a flag blocks other writes for that long.
 fn remove_overrides_of(w: &Writer<'_>, key: &str) -> Result<serde_json::Value, ApiError> {
     let mut integrators = serde_json::Map::new();
     {

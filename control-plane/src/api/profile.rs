@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use crate::extract::check_text;
 use crate::store::Contact;
 
-/// The most contacts one integrator may list.
+/// Maximum number of contacts of one integrator.
 const MAX_CONTACTS: usize = 50;
 
 /// Checks the profile fields that are present.

@@ -9,7 +9,7 @@ use crate::auth::{Principal, Role};
 use crate::error::ApiError;
 use crate::store::{INTEGRATORS, TENANTS, TenantRecord, Writer, get_record};
 
-/// Where an override sits in the cascade.
+/// The cascade level and scope id of an override.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     Integrator(String),
@@ -36,14 +36,14 @@ impl Scope {
         Ok(Scope::User(tenant, user))
     }
 
-    /// The integrator or tenant id.
+    /// Returns the integrator or tenant id.
     pub fn id(&self) -> &str {
         match self {
             Scope::Integrator(id) | Scope::Tenant(id) | Scope::User(id, _) => id,
         }
     }
 
-    /// The scope's path under `/v1`, used as the audit target.
+    /// Returns the scope's path under `/v1`, used as the audit target.
     pub fn target(&self) -> String {
         match self {
             Scope::Integrator(id) => format!("integrators/{id}"),
@@ -52,7 +52,7 @@ impl Scope {
         }
     }
 
-    /// The scope in words, for error messages.
+    /// Describes the scope in words, for error messages.
     pub fn describe(&self) -> String {
         match self {
             Scope::Integrator(id) => format!("integrator {id:?}"),
@@ -60,7 +60,7 @@ impl Scope {
         }
     }
 
-    /// The audit action of setting an override here.
+    /// Returns the audit action of setting an override in this scope.
     pub fn put_action(&self) -> &'static str {
         match self {
             Scope::Integrator(_) => "integrator_override.put",
@@ -69,7 +69,7 @@ impl Scope {
         }
     }
 
-    /// The audit action of removing an override here.
+    /// Returns the audit action of removing an override in this scope.
     pub fn delete_action(&self) -> &'static str {
         match self {
             Scope::Integrator(_) => "integrator_override.delete",
@@ -79,7 +79,7 @@ impl Scope {
     }
 }
 
-/// A user id inside an audit target, with `%` and `/` percent-encoded so
+/// Encodes a user id for an audit target, with `%` and `/` percent-encoded so
 /// that the target splits on `/` unambiguously.
 pub fn user_target(user: &str) -> String {
     user.replace('%', "%25").replace('/', "%2F")

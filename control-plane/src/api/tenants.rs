@@ -386,6 +386,8 @@ async fn delete_tenant(
                     .open_table(TENANTS_BY_INTEGRATOR)?
                     .remove((owner.as_str(), id.as_str()))?;
             }
+            // NOTE: one audit record lists every removed override, so it grows
+            // with the tenant's user overrides.
             let before_json = serde_json::json!({
                 "tenant": before,
                 "overrides": overrides,
@@ -422,7 +424,8 @@ pub(crate) fn load(w: &Writer<'_>, id: &str) -> Result<TenantRecord, ApiError> {
     get_record(&table, id)?.ok_or_else(|| ApiError::not_found("tenant", id))
 }
 
-/// The integrator ids of an audit record's scope, without duplicates.
+/// Collects the integrator ids of an audit record's scope, without
+/// duplicates.
 pub(crate) fn scopes(owners: &[Option<&str>]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for owner in owners.iter().flatten() {

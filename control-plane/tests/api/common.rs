@@ -30,12 +30,12 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// The body as JSON, or `null` when it is not JSON.
+    /// Parses the body as JSON, or returns `null` when it is not JSON.
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.bytes).unwrap_or(Value::Null)
     }
 
-    /// The `type` slug of a problem document.
+    /// Returns the `type` slug of a problem document.
     pub fn problem_slug(&self) -> String {
         let body = self.json();
         body["type"]
@@ -45,7 +45,7 @@ impl Reply {
             .to_owned()
     }
 
-    /// A response header as a string.
+    /// Returns a response header as a string.
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers
             .get(name)

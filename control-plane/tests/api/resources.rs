@@ -8,7 +8,7 @@ use cascade_control_plane::{AppState, app};
 
 use crate::common::{Fixture, TestApp};
 
-/// The preview entry of `flag`.
+/// Finds the preview entry of `flag`.
 fn preview_of(preview: &Value, flag: &str) -> Value {
     preview["flags"]
         .as_array()

@@ -115,7 +115,7 @@ async fn snapshot_wait_wakes_on_new_revision() {
                 .await
         })
     };
-    // The poll holds until a write commits, however long this side takes.
+    // The poll waits until a write commits, however long this side takes.
     tokio::task::yield_now().await;
     fixture
         .app

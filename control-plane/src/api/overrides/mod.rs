@@ -23,7 +23,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{BULK_BODY_LIMIT, BodyLimit, PathParams};
 use crate::store::{INTEGRATOR_OVERRIDES, StoredValue, TENANT_OVERRIDES, USER_OVERRIDES};
 
-/// The most items one PATCH may set or remove.
+/// Maximum number of items one PATCH may set or remove.
 pub const MAX_BULK_ITEMS: usize = 100_000;
 
 /// Routes of this module.
