@@ -326,3 +326,34 @@ pub fn truncate(mut value: String) -> String {
     }
     value
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_hide_storage_detail() {
+        let problem = ApiError::Storage("disk at /secret/path failed".into()).problem();
+        assert_eq!(problem.status, 500);
+        assert!(
+            !problem.detail.contains("/secret/path"),
+            "{}",
+            problem.detail
+        );
+    }
+
+    #[test]
+    fn problem_type_uses_stable_urn() {
+        let problem = ApiError::not_found("tenant", "acme").problem();
+        assert_eq!(problem.problem_type, "urn:cascade:problem:not-found");
+        assert_eq!(problem.value.as_deref(), Some("acme"));
+        assert_eq!(problem.status, 404);
+    }
+
+    #[test]
+    fn truncate_keeps_char_boundary() {
+        let cut = truncate("é".repeat(200));
+        assert!(cut.len() <= 300);
+        assert!(cut.chars().all(|c| c == 'é'));
+    }
+}

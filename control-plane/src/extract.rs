@@ -281,3 +281,82 @@ pub fn check_text(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers_with(name: header::HeaderName, value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_str(value).expect("header value"));
+        headers
+    }
+
+    #[test]
+    fn if_match_parses_star_and_tag_lists() {
+        let any = IfMatch::from_headers(&headers_with(header::IF_MATCH, "*")).expect("star");
+        assert_eq!(any, IfMatch::Any);
+        let tags =
+            IfMatch::from_headers(&headers_with(header::IF_MATCH, "\"v1\", \"v2\"")).expect("tags");
+        assert_eq!(tags, IfMatch::Tags(vec!["\"v1\"".into(), "\"v2\"".into()]));
+        assert!(tags.check(2).is_ok());
+        assert!(tags.check(3).is_err());
+        assert_eq!(
+            IfMatch::from_headers(&HeaderMap::new()).expect("absent"),
+            IfMatch::Absent
+        );
+    }
+
+    #[test]
+    fn if_match_weak_tag_never_matches() {
+        let weak =
+            IfMatch::from_headers(&headers_with(header::IF_MATCH, "W/\"v2\"")).expect("weak");
+        assert!(weak.check(2).is_err());
+    }
+
+    #[test]
+    fn if_match_rejects_unquoted_tag() {
+        let err = IfMatch::from_headers(&headers_with(header::IF_MATCH, "v2")).unwrap_err();
+        assert_eq!(err.slug(), "invalid-header");
+    }
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let cursor = encode_cursor(&["user/1 é", "flag"]);
+        assert_eq!(
+            decode_cursor(&cursor, 2).expect("decode"),
+            ["user/1 é", "flag"]
+        );
+        assert!(decode_cursor(&cursor, 1).is_err());
+        assert!(decode_cursor("!!!", 1).is_err());
+    }
+
+    #[test]
+    fn check_text_rejects_controls_and_bidi() {
+        assert!(check_text("name", "Acme GmbH", 200, true).is_ok());
+        assert!(check_text("name", "", 200, true).is_err());
+        assert!(check_text("name", "a\u{0007}", 200, true).is_err());
+        assert!(check_text("name", "a\u{2067}b", 200, true).is_err());
+        assert!(check_text("description", "line\nline", 2000, false).is_ok());
+        assert!(check_text("name", "line\nline", 200, false).is_err());
+        assert!(check_text("name", &"ü".repeat(200), 200, true).is_ok());
+        assert!(check_text("name", &"ü".repeat(201), 200, true).is_err());
+    }
+
+    #[test]
+    fn json_content_type_accepts_suffix_and_charset() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(is_json("application/merge-patch+json"));
+        assert!(!is_json("text/json"));
+        assert!(!is_json("text/plain"));
+    }
+
+    #[test]
+    fn page_size_bounds() {
+        assert_eq!(page_size(None).expect("default"), DEFAULT_PAGE_SIZE);
+        assert_eq!(page_size(Some(MAX_PAGE_SIZE)).expect("max"), MAX_PAGE_SIZE);
+        assert!(page_size(Some(0)).is_err());
+        assert!(page_size(Some(MAX_PAGE_SIZE + 1)).is_err());
+    }
+}
