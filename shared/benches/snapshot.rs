@@ -64,7 +64,7 @@ fn print_size(name: &str, workload: &Workload, bytes: &[u8]) {
 /// shared machine only adds time, so the fastest run is the figure that
 /// best matches an idle machine; criterion's mean follows below.
 fn print_fastest(name: &str, snapshot: &Snapshot, bytes: &[u8]) {
-    let runs = if bytes.len() < 4 << 20 { 30 } else { 6 };
+    let runs = if bytes.len() < 4 << 20 { 100 } else { 10 };
     let fastest = |run: &mut dyn FnMut()| {
         (0..runs)
             .map(|_| {
