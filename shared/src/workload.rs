@@ -125,11 +125,12 @@ impl Workload {
     /// Generates a hierarchy of `size`. The same size and seed always give
     /// the same data.
     ///
-    /// Flags are 70% boolean, 10% string, 8% integer, 6% float and 6%
-    /// object. 90% of tenants belong to an integrator. Users are spread
-    /// unevenly over tenants (the busiest tenants have hundreds), and their
-    /// ids are emails, UUIDs, numeric ids and non-ASCII emails; 2% of users
-    /// reuse the id of a user in another tenant.
+    /// About 70% of flags are boolean, 10% string, 8% integer, 6% float and
+    /// 6% object, and about 90% of tenants belong to an integrator. Users
+    /// are spread unevenly over tenants (in size S the busiest have
+    /// hundreds). Their ids are emails, UUIDs, numeric ids and non-ASCII
+    /// emails, and about 2% of users reuse the id of a user in another
+    /// tenant.
     pub fn generate(size: WorkloadSize, seed: u64) -> Self {
         let mut rng = SplitMix64::new(seed);
         let flags = generate_flags(&mut rng, size.flags);
