@@ -4,6 +4,7 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::pin::pin;
+use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
@@ -27,7 +28,7 @@ thread_local! {
     /// The configuration, parsed on the first request of the isolate:
     /// vars and secrets only change with a new deployment, which starts
     /// new isolates.
-    static CONFIG: OnceCell<Result<Config, ConfigError>> = const { OnceCell::new() };
+    static CONFIG: OnceCell<Result<Rc<Config>, ConfigError>> = const { OnceCell::new() };
 }
 
 /// How often a request waiting for another request's first load checks
@@ -67,10 +68,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
 async fn handle(mut request: Request, env: &Env, ctx: &Context) -> Reply {
     let config = match config(env) {
         Ok(config) => config,
-        Err(err) => {
-            tracing::error!(cause = %err, "worker configuration is invalid");
-            return reply::problem(ProblemKind::Misconfigured, &err.to_string());
-        }
+        Err(err) => return reply::problem(ProblemKind::Misconfigured, &err.to_string()),
     };
     let header = |name: &str| request.headers().get(name).ok().flatten();
     let origin = header("origin");
@@ -117,7 +115,9 @@ async fn handle(mut request: Request, env: &Env, ctx: &Context) -> Reply {
     app::answer(&route, &headers, &body, loaded, &config)
 }
 
-fn config(env: &Env) -> Result<Config, ConfigError> {
+/// Returns the isolate's configuration, parsing it on first use. An
+/// invalid configuration is logged once per isolate.
+fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
     CONFIG.with(|cell| {
         cell.get_or_init(|| {
             let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
@@ -129,7 +129,7 @@ fn config(env: &Env) -> Result<Config, ConfigError> {
             );
             let (max_age, origins) = (var("CACHE_MAX_AGE_SECONDS"), var("ALLOWED_ORIGINS"));
             let keys = secret("CLIENT_KEYS");
-            Config::parse(RawConfig {
+            let parsed = Config::parse(RawConfig {
                 control_plane_url: url.as_deref(),
                 edge_token: token.as_deref(),
                 refresh_interval_seconds: interval.as_deref(),
@@ -137,7 +137,11 @@ fn config(env: &Env) -> Result<Config, ConfigError> {
                 cache_max_age_seconds: max_age.as_deref(),
                 allowed_origins: origins.as_deref(),
                 client_keys: keys.as_deref(),
-            })
+            });
+            if let Err(err) = &parsed {
+                tracing::error!(cause = %err, "worker configuration is invalid");
+            }
+            parsed.map(Rc::new)
         })
         .clone()
     })
