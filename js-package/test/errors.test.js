@@ -48,7 +48,8 @@ function withBody(bytes, body) {
   out.set(body, HEADER_LENGTH);
   const view = new DataView(out.buffer);
   view.setBigUint64(16, BigInt(body.length), true);
-  view.setUint32(24, crc32(body), true);
+  // The checksum covers the header's first 24 bytes, then the body.
+  view.setUint32(24, crc32(body, crc32(out.subarray(0, 24))), true);
   return out;
 }
 

@@ -6,7 +6,7 @@
 use crate::id::{self, IdError, IdKind};
 use crate::value::{self, FlagType};
 
-use super::wire::{Body, FORMAT_VERSION, HEADER_LEN, Header, MAGIC, Override, WireValue};
+use super::wire::{self, Body, FORMAT_VERSION, HEADER_LEN, Header, MAGIC, Override, WireValue};
 
 /// Why snapshot bytes were rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -28,7 +28,7 @@ pub enum DecodeError {
     #[error("snapshot has {extra} trailing bytes after the declared body")]
     TrailingBytes { extra: u64 },
     #[error(
-        "snapshot checksum mismatch: header has {expected:#010x}, body hashes to {computed:#010x}"
+        "snapshot checksum mismatch: header has {expected:#010x}, header and body hash to {computed:#010x}"
     )]
     ChecksumMismatch { expected: u32, computed: u32 },
     #[error("snapshot body is malformed: {0}")]
@@ -101,7 +101,7 @@ pub(crate) fn split(bytes: &[u8]) -> Result<(Header, &[u8]), DecodeError> {
             extra: found - header.body_len,
         });
     }
-    let computed = crc32fast::hash(rest);
+    let computed = wire::checksum(head, rest);
     if computed != header.checksum {
         return Err(DecodeError::ChecksumMismatch {
             expected: header.checksum,

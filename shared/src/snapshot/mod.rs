@@ -74,12 +74,7 @@ impl Snapshot {
     /// Encodes this snapshot: the header, then the postcard body.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let body = postcard::to_allocvec(&self.body)?;
-        let header = Header {
-            version: FORMAT_VERSION,
-            revision: self.revision,
-            body_len: body.len() as u64,
-            checksum: crc32fast::hash(&body),
-        };
+        let header = Header::for_body(self.revision, &body);
         let mut out = Vec::with_capacity(HEADER_LEN + body.len());
         out.extend_from_slice(&header.to_bytes());
         out.extend_from_slice(&body);

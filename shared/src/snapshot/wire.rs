@@ -10,9 +10,11 @@ use crate::value::{FlagType, ValueRef};
 /// First four bytes of every snapshot.
 pub const MAGIC: [u8; 4] = *b"CSNP";
 /// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u16 = 2;
+pub const FORMAT_VERSION: u16 = 3;
 /// Size of the fixed header in bytes.
 pub const HEADER_LEN: usize = 32;
+/// Header bytes covered by the checksum: everything before it.
+const CHECKED_HEADER_LEN: usize = 24;
 
 /// The fixed header, all integers little-endian.
 ///
@@ -23,7 +25,7 @@ pub const HEADER_LEN: usize = 32;
 /// | 6 | 2 | reserved, zero |
 /// | 8 | 8 | revision |
 /// | 16 | 8 | body length in bytes |
-/// | 24 | 4 | CRC-32 (IEEE) of the body |
+/// | 24 | 4 | CRC-32 (IEEE) of header bytes 0..24, then the body |
 /// | 28 | 4 | reserved, zero |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header {
@@ -34,6 +36,18 @@ pub(crate) struct Header {
 }
 
 impl Header {
+    /// Builds the header for `body`, with its checksum.
+    pub fn for_body(revision: u64, body: &[u8]) -> Self {
+        let mut header = Header {
+            version: FORMAT_VERSION,
+            revision,
+            body_len: body.len() as u64,
+            checksum: 0,
+        };
+        header.checksum = checksum(&header.to_bytes(), body);
+        header
+    }
+
     pub fn to_bytes(self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
         out[0..4].copy_from_slice(&MAGIC);
@@ -62,6 +76,15 @@ impl Header {
         let reserved32 = u32::from_le_bytes(array(bytes, 28));
         (header, array(bytes, 0), reserved16, reserved32)
     }
+}
+
+/// The CRC-32 of the header's first 24 bytes followed by the body, so
+/// that a damaged revision or length is caught as well as a damaged body.
+pub(crate) fn checksum(header: &[u8; HEADER_LEN], body: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&header[..CHECKED_HEADER_LEN]);
+    hasher.update(body);
+    hasher.finalize()
 }
 
 /// The postcard body. Field order is the wire order.

@@ -3,7 +3,7 @@
 use cascade_shared::snapshot::{FORMAT_VERSION, HEADER_LEN};
 use cascade_shared::{DecodeError, FlagType, FlagValue, IdKind, Snapshot, SnapshotBuilder};
 
-use crate::wire::{Body, Header, Value, join, open, seal, seal_bytes};
+use crate::wire::{self, Body, Header, Value, join, open, seal, seal_bytes};
 
 const REVISION: u64 = 42;
 
@@ -154,7 +154,7 @@ fn changed_body_fails_checksum() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0x01;
     let error = reject_bytes(&bytes);
-    let computed = crc32fast::hash(&bytes[HEADER_LEN..]);
+    let computed = wire::checksum(&bytes[..HEADER_LEN], &bytes[HEADER_LEN..]);
     assert_eq!(
         error,
         DecodeError::ChecksumMismatch {
@@ -163,6 +163,22 @@ fn changed_body_fails_checksum() {
         }
     );
     assert_eq!(error.code(), "SNAPSHOT_CORRUPT");
+}
+
+#[test]
+fn changed_revision_fails_checksum() {
+    let mut bytes = fixture();
+    let header = Header::parse(&bytes);
+    bytes[8] ^= 0x01;
+    let error = reject_bytes(&bytes);
+    let computed = wire::checksum(&bytes[..HEADER_LEN], &bytes[HEADER_LEN..]);
+    assert_eq!(
+        error,
+        DecodeError::ChecksumMismatch {
+            expected: header.checksum,
+            computed
+        }
+    );
 }
 
 #[test]

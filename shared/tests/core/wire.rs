@@ -155,15 +155,17 @@ pub struct Header {
 impl Header {
     /// Builds a correct header for `body`.
     pub fn for_body(revision: u64, body: &[u8]) -> Self {
-        Header {
+        let mut header = Header {
             magic: MAGIC,
             version: FORMAT_VERSION,
             reserved16: 0,
             revision,
             body_len: body.len() as u64,
-            checksum: crc32fast::hash(body),
+            checksum: 0,
             reserved32: 0,
-        }
+        };
+        header.checksum = checksum(&header.to_bytes(), body);
+        header
     }
 
     pub fn to_bytes(self) -> [u8; HEADER_LEN] {
@@ -194,6 +196,14 @@ impl Header {
             reserved32: field(28, 4) as u32,
         }
     }
+}
+
+/// The CRC-32 of the header's first 24 bytes followed by the body.
+pub fn checksum(header: &[u8], body: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&header[..24]);
+    hasher.update(body);
+    hasher.finalize()
 }
 
 /// Joins a header and body bytes.
