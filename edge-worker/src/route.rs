@@ -51,10 +51,10 @@ pub enum Routed {
 /// Routes a request. `path` is the URL path as sent, still percent-encoded,
 /// so that an encoded `/` inside a user id stays inside its segment.
 ///
-/// NOTE: the user ids `.` and `..` cannot be sent in a path: URL parsers
-/// (WHATWG URL, as in workerd and browsers) remove them as dot segments,
-/// even percent-encoded as `%2E`, so `/users/../flags` arrives as the
-/// tenant-level `/flags`. OFREP, which carries the id in the body, serves them.
+/// URL parsers (WHATWG URL, as in workerd and browsers) remove the
+/// segments `.` and `..`, even percent-encoded as `%2E`, so
+/// `/users/../flags` arrives as the tenant-level `/flags`. That is why the
+/// model rejects `.` and `..` as user ids everywhere.
 pub fn route(method: &str, path: &str) -> Routed {
     let Some(rest) = path.strip_prefix('/') else {
         return Routed::NotFound;

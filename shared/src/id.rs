@@ -30,7 +30,7 @@ impl IdKind {
             IdKind::FlagKey => {
                 "1 to 128 characters of A-Z, a-z, 0-9, '-', '_' and '.', starting with a letter"
             }
-            IdKind::User => "1 to 256 bytes of UTF-8",
+            IdKind::User => "1 to 256 bytes of UTF-8, other than \".\" and \"..\"",
         }
     }
 
@@ -103,9 +103,13 @@ pub fn validate_flag_key(value: &str) -> Result<(), IdError> {
     }
 }
 
-/// Checks a user id: any UTF-8 of 1 to 256 bytes.
+/// Checks a user id: any UTF-8 of 1 to 256 bytes but `.` and `..`.
+///
+/// `.` and `..` are rejected because URL parsers remove them as dot
+/// segments, even percent-encoded, so no path could address such a user.
 pub fn validate_user_id(value: &str) -> Result<(), IdError> {
-    if !value.is_empty() && value.len() <= MAX_USER_ID_LEN {
+    let dot_segment = value == "." || value == "..";
+    if !value.is_empty() && value.len() <= MAX_USER_ID_LEN && !dot_segment {
         Ok(())
     } else {
         Err(IdError::new(IdKind::User, value))
@@ -239,6 +243,16 @@ mod tests {
         assert!(UserId::new("ü".repeat(128)).is_ok());
         assert!(UserId::new(" \u{0} / %").is_ok());
         assert!(UserId::new("x".repeat(256)).is_ok());
+    }
+
+    #[test]
+    fn user_id_rejects_dot_segments() {
+        for bad in [".", ".."] {
+            let err = UserId::new(bad).unwrap_err();
+            assert!(err.to_string().contains("other than"), "{err}");
+        }
+        assert!(UserId::new("...").is_ok());
+        assert!(UserId::new(".a").is_ok());
     }
 
     #[test]

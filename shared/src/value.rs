@@ -37,6 +37,11 @@ impl fmt::Display for FlagType {
     }
 }
 
+/// Maximum length of a string value or of an object value's canonical JSON
+/// text, in bytes. Every value travels in every snapshot to every edge
+/// isolate, so a few large values would slow every load.
+pub const MAX_VALUE_TEXT_LEN: usize = 64 * 1024;
+
 /// A JSON value that does not fit a flag type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {expected} value {value}: {hint}")]
@@ -76,7 +81,8 @@ impl FlagValue {
     ///
     /// An integer JSON number is accepted for a float flag; a float with a
     /// fractional part is not accepted for an integer flag. Floats must be
-    /// finite.
+    /// finite. String values and object texts are at most
+    /// [`MAX_VALUE_TEXT_LEN`] bytes.
     pub fn from_json(expected: FlagType, json: &serde_json::Value) -> Result<Self, ValueError> {
         use serde_json::Value as J;
         let value = match (expected, json) {
@@ -91,20 +97,23 @@ impl FlagValue {
             }
             _ => None,
         };
-        value.ok_or_else(|| {
-            let mut text = json.to_string();
-            if text.len() > 200 {
-                let mut end = 200;
-                while !text.is_char_boundary(end) {
-                    end -= 1;
-                }
-                text.truncate(end);
+        let too_long = match &value {
+            Some(FlagValue::String(text) | FlagValue::Object(text)) => {
+                text.len() > MAX_VALUE_TEXT_LEN
             }
-            ValueError {
+            _ => false,
+        };
+        if too_long {
+            return Err(ValueError {
                 expected,
-                value: text,
-                hint: hint(expected),
-            }
+                value: truncate_json(json),
+                hint: "keep string and object values at most 65536 bytes long",
+            });
+        }
+        value.ok_or_else(|| ValueError {
+            expected,
+            value: truncate_json(json),
+            hint: hint(expected),
         })
     }
 
@@ -123,6 +132,19 @@ impl FlagValue {
     pub fn to_json(&self) -> serde_json::Value {
         self.as_ref().to_json()
     }
+}
+
+/// Renders `json` for an error message, cut to 200 bytes.
+fn truncate_json(json: &serde_json::Value) -> String {
+    let mut text = json.to_string();
+    if text.len() > 200 {
+        let mut end = 200;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
 }
 
 fn hint(expected: FlagType) -> &'static str {
@@ -223,6 +245,18 @@ mod tests {
         assert!(is_canonical_object(&text));
         assert!(!is_canonical_object(r#"{"b":1,"a":2}"#));
         assert!(!is_canonical_object("[1]"));
+    }
+
+    #[test]
+    fn from_json_rejects_oversized_texts() {
+        let long = "x".repeat(MAX_VALUE_TEXT_LEN + 1);
+        let err = FlagValue::from_json(FlagType::String, &json!(long)).unwrap_err();
+        assert!(err.hint.contains("65536"), "{err}");
+        assert!(err.value.len() <= 200);
+        let err = FlagValue::from_json(FlagType::Object, &json!({ "k": long })).unwrap_err();
+        assert_eq!(err.expected, FlagType::Object);
+        let fits = "x".repeat(MAX_VALUE_TEXT_LEN);
+        assert!(FlagValue::from_json(FlagType::String, &json!(fits)).is_ok());
     }
 
     #[test]
