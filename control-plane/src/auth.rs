@@ -73,9 +73,14 @@ impl Principal {
             Ok(())
         } else {
             let names: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+            let role = self.role.as_str();
+            let article = if role.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
             Err(ApiError::Forbidden(format!(
-                "a {} token may not {action}; this needs one of: {}",
-                self.role.as_str(),
+                "{article} {role} token may not {action}; this needs one of: {}",
                 names.join(", ")
             )))
         }
@@ -198,6 +203,15 @@ pub fn hash_token(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// The token of an `Authorization` value whose scheme is `Bearer`, in any
+/// letter case as RFC 9110 allows.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+}
+
 impl FromRequestParts<Arc<AppState>> for Principal {
     type Rejection = ApiError;
 
@@ -213,8 +227,7 @@ impl FromRequestParts<Arc<AppState>> for Principal {
         let token = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(bearer_token)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 ApiError::Unauthorized(
@@ -241,6 +254,23 @@ mod tests {
         assert_ne!(a.id, b.id);
         assert_eq!(hash_token(&a.secret), hash_token(&a.secret));
         assert_eq!(hash_token(&a.secret).len(), 64);
+    }
+
+    #[test]
+    fn require_uses_an_before_vowel_roles() {
+        for (role, start) in [
+            (Role::IntegratorAdmin, "an integrator-admin token"),
+            (Role::Auditor, "an auditor token"),
+            (Role::Edge, "an edge token"),
+        ] {
+            let principal = Principal {
+                token_id: "tok_1".into(),
+                role,
+                integrator: None,
+            };
+            let err = principal.require_platform_admin("do this").unwrap_err();
+            assert!(err.to_string().starts_with(start), "{err}");
+        }
     }
 
     #[test]

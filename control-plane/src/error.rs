@@ -82,6 +82,10 @@ pub enum ApiError {
         "If-Match {given} does not match the current ETag {current}; GET the resource again, reapply the change and retry with the new ETag"
     )]
     PreconditionFailed { given: String, current: String },
+    #[error(
+        "token {id:?} is the last live platform-admin token, and revoking it would leave no way to administer the service; create another platform-admin token first, then revoke this one"
+    )]
+    LastPlatformAdmin { id: String },
     #[error("too many items: {count}; the maximum per request is {max}, so split the change")]
     TooManyItems { count: usize, max: usize },
     #[error("the service is shutting down; retry against a running instance")]
@@ -136,7 +140,8 @@ impl ApiError {
             ApiError::AlreadyExists { .. }
             | ApiError::InvalidTransition { .. }
             | ApiError::IntegratorHasTenants { .. }
-            | ApiError::FlagHasOverrides { .. } => StatusCode::CONFLICT,
+            | ApiError::FlagHasOverrides { .. }
+            | ApiError::LastPlatformAdmin { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Storage(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -167,6 +172,7 @@ impl ApiError {
             ApiError::IntegratorHasTenants { .. } => "integrator-has-tenants",
             ApiError::FlagHasOverrides { .. } => "flag-has-overrides",
             ApiError::PreconditionFailed { .. } => "precondition-failed",
+            ApiError::LastPlatformAdmin { .. } => "last-platform-admin",
             ApiError::TooManyItems { .. } => "too-many-items",
             ApiError::ShuttingDown => "shutting-down",
             ApiError::Storage(_) => "storage-failure",
@@ -197,6 +203,7 @@ impl ApiError {
             ApiError::IntegratorHasTenants { .. } => "Integrator still has tenants",
             ApiError::FlagHasOverrides { .. } => "Flag has overrides",
             ApiError::PreconditionFailed { .. } => "ETag mismatch",
+            ApiError::LastPlatformAdmin { .. } => "Last platform-admin token",
             ApiError::TooManyItems { .. } => "Too many items",
             ApiError::ShuttingDown => "Shutting down",
             ApiError::Storage(_) => "Storage failure",
@@ -210,7 +217,8 @@ impl ApiError {
             ApiError::NotFound { id, .. }
             | ApiError::InvalidReference { id, .. }
             | ApiError::AlreadyExists { id, .. }
-            | ApiError::IntegratorHasTenants { id, .. } => Some(id.clone()),
+            | ApiError::IntegratorHasTenants { id, .. }
+            | ApiError::LastPlatformAdmin { id } => Some(id.clone()),
             ApiError::RouteNotFound { path, .. } | ApiError::MethodNotAllowed { path, .. } => {
                 Some(path.clone())
             }

@@ -39,13 +39,24 @@
 //! | `/v1/audit` | GET (`target`, `actor`, `since`, `until`) | all but edge; integrator-admins see their scope |
 //! | `/v1/snapshot` | GET (`If-None-Match`, `?wait=`) | platform-admin, auditor, edge |
 //!
-//! Reads by all but edge include auditors. Integrator, tenant and flag
-//! responses carry an `ETag` (`"v<version>"`); updates and deletes honour
-//! `If-Match` and answer 412 on a mismatch. Snapshot responses carry
+//! "All but edge" means platform-admin, auditor and integrator-admin; an
+//! integrator-admin reaches only its own integrator, its tenants and
+//! their overrides. Integrator, tenant and flag responses carry an `ETag`
+//! (`"v<version>"`); updates and deletes honour `If-Match` and answer 412
+//! on a mismatch. Snapshot responses carry
 //! `ETag: "r<revision>"`; a matching `If-None-Match` answers 304, and with
 //! `?wait=SECONDS` (at most 60) the request is held until a newer revision
 //! commits. Lists take `cursor` and `limit` (1 to 1000) and return
 //! `next_cursor`. User ids in paths are percent-encoded UTF-8.
+//!
+//! Override bodies: `PUT` takes `{"value": <JSON of the flag's type>}`.
+//! `PATCH` on `/v1/integrators/{id}/flags` or `/v1/tenants/{id}/flags`
+//! takes `{"set": [{"flag": "beta", "value": true}], "remove": ["old"]}`,
+//! and on `/v1/tenants/{id}/users` takes `{"set": [{"user": "u1", "flag":
+//! "beta", "value": true}], "remove": [{"user": "u2", "flag": "beta"}]}`,
+//! with at most 100,000 items, applied in one transaction or not at all.
+//! `POST /v1/tokens` takes `{"name", "role", "integrator"}` and returns the
+//! token's `secret` once.
 //!
 //! Integrator status is informational: it is kept with its history and
 //! does not change evaluation.

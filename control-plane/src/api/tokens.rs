@@ -237,6 +237,9 @@ async fn revoke_token(
             if record.revoked_at.is_some() {
                 return Ok(None);
             }
+            if record.role == Role::PlatformAdmin && !other_live_platform_admin(&table, &id)? {
+                return Err(ApiError::LastPlatformAdmin { id });
+            }
             let before = serde_json::to_value(TokenView::from(&record)).ok();
             record.revoked_at = Some(w.now());
             table.insert(id.as_str(), store::to_json(&record)?.as_slice())?;
@@ -251,6 +254,25 @@ async fn revoke_token(
         state.tokens.remove(&hash);
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Whether a live platform-admin token other than `id` exists. The scan
+/// reads every token, which stays cheap: tokens number in the dozens.
+fn other_live_platform_admin(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+) -> Result<bool, ApiError> {
+    for row in table.iter()? {
+        let (key, value) = row?;
+        if key.value() == id {
+            continue;
+        }
+        let record: TokenRecord = store::from_json(value.value())?;
+        if record.role == Role::PlatformAdmin && record.revoked_at.is_none() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn check_token_id(id: &str) -> Result<(), ApiError> {

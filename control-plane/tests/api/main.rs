@@ -9,3 +9,4 @@ mod openapi;
 mod process;
 mod resources;
 mod snapshot;
+mod tokens;
