@@ -226,3 +226,16 @@ describe("CORS and client keys", () => {
     await response.arrayBuffer();
   });
 });
+
+describe("misconfiguration", () => {
+  const env = workerWith({ CONTROL_PLANE_URL: "", REFRESH_INTERVAL_SECONDS: "soon" });
+
+  test("missing URL is 500 naming the setting", async () => {
+    const response = await env.worker.fetch("/healthz");
+    assert.equal(response.status, 500);
+    const body = await problem(response);
+    assert.equal(body.type, "urn:cascade:problem:misconfigured");
+    assert.match(body.detail, /CONTROL_PLANE_URL/);
+    assert.match(body.detail, /wrangler\.toml/);
+  });
+});
