@@ -68,7 +68,8 @@ start_wrangler() {
     shift 3
     setsid bash -c 'echo $$ >"$0"; exec npx wrangler dev "$@"' "$WORK/$name.pid" \
         --ip 127.0.0.1 --port "$port" --inspector-port "$inspector" \
-        --show-interactive-dev-session=false --log-level warn "$@" \
+        --show-interactive-dev-session=false --log-level warn \
+        --persist-to "$WORK/state-$name" "$@" \
         </dev/null >"$WORK/$name.log" 2>&1 &
     sleep 1
     GROUPS_TO_KILL+=("$(cat "$WORK/$name.pid")")
