@@ -207,9 +207,7 @@ pub fn hash_token(secret: &str) -> String {
 /// letter case as RFC 9110 allows.
 fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 impl FromRequestParts<Arc<AppState>> for Principal {

@@ -82,6 +82,8 @@ pub enum ApiError {
         "If-Match {given} does not match the current ETag {current}; GET the resource again, reapply the change and retry with the new ETag"
     )]
     PreconditionFailed { given: String, current: String },
+    #[error("If-Match {given} cannot be met: {reason}")]
+    OverridePrecondition { given: String, reason: &'static str },
     #[error(
         "token {id:?} is the last live platform-admin token, and revoking it would leave no way to administer the service; create another platform-admin token first, then revoke this one"
     )]
@@ -142,7 +144,9 @@ impl ApiError {
             | ApiError::IntegratorHasTenants { .. }
             | ApiError::FlagHasOverrides { .. }
             | ApiError::LastPlatformAdmin { .. } => StatusCode::CONFLICT,
-            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionFailed { .. } | ApiError::OverridePrecondition { .. } => {
+                StatusCode::PRECONDITION_FAILED
+            }
             ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Storage(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -171,7 +175,9 @@ impl ApiError {
             ApiError::InvalidTransition { .. } => "invalid-transition",
             ApiError::IntegratorHasTenants { .. } => "integrator-has-tenants",
             ApiError::FlagHasOverrides { .. } => "flag-has-overrides",
-            ApiError::PreconditionFailed { .. } => "precondition-failed",
+            ApiError::PreconditionFailed { .. } | ApiError::OverridePrecondition { .. } => {
+                "precondition-failed"
+            }
             ApiError::LastPlatformAdmin { .. } => "last-platform-admin",
             ApiError::TooManyItems { .. } => "too-many-items",
             ApiError::ShuttingDown => "shutting-down",
@@ -203,6 +209,7 @@ impl ApiError {
             ApiError::IntegratorHasTenants { .. } => "Integrator still has tenants",
             ApiError::FlagHasOverrides { .. } => "Flag has overrides",
             ApiError::PreconditionFailed { .. } => "ETag mismatch",
+            ApiError::OverridePrecondition { .. } => "Precondition failed",
             ApiError::LastPlatformAdmin { .. } => "Last platform-admin token",
             ApiError::TooManyItems { .. } => "Too many items",
             ApiError::ShuttingDown => "Shutting down",
@@ -230,7 +237,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType(value) => Some(value.clone()),
             ApiError::InvalidTransition { to, .. } => Some((*to).to_owned()),
             ApiError::FlagHasOverrides { key, .. } => Some(key.clone()),
-            ApiError::PreconditionFailed { given, .. } => Some(given.clone()),
+            ApiError::PreconditionFailed { given, .. }
+            | ApiError::OverridePrecondition { given, .. } => Some(given.clone()),
             _ => None,
         }
     }

@@ -195,6 +195,27 @@ impl IfMatch {
     }
 }
 
+impl IfMatch {
+    /// Checks the header for a resource that carries no ETag, such as an
+    /// override, given whether it exists now. `*` needs it to exist; a
+    /// list of tags never matches, since no current representation has a
+    /// tag (RFC 9110, section 13.1.1).
+    pub fn check_untagged(&self, exists: bool) -> Result<(), ApiError> {
+        match self {
+            IfMatch::Absent => Ok(()),
+            IfMatch::Any if exists => Ok(()),
+            IfMatch::Any => Err(ApiError::OverridePrecondition {
+                given: "*".to_owned(),
+                reason: "there is no override to match; leave If-Match out to create one",
+            }),
+            IfMatch::Tags(tags) => Err(ApiError::OverridePrecondition {
+                given: truncate(tags.join(", ")),
+                reason: "overrides carry no ETag, so no tag can match; send If-Match: * to require that the override exists, or leave If-Match out",
+            }),
+        }
+    }
+}
+
 fn invalid_if_match(value: &[u8]) -> ApiError {
     ApiError::InvalidHeader {
         header: "If-Match",

@@ -43,7 +43,10 @@
 //! integrator-admin reaches only its own integrator, its tenants and
 //! their overrides. Integrator, tenant and flag responses carry an `ETag`
 //! (`"v<version>"`); updates and deletes honour `If-Match` and answer 412
-//! on a mismatch. Snapshot responses carry
+//! on a mismatch. Overrides carry no `ETag`: on their PUT and DELETE,
+//! `If-Match: *` needs the override to exist and any list of tags answers
+//! 412. Tokens: revoking the last live platform-admin token answers 409;
+//! create another first. Snapshot responses carry
 //! `ETag: "r<revision>"`; a matching `If-None-Match` answers 304, and with
 //! `?wait=SECONDS` (at most 60) the request is held until a newer revision
 //! commits. Lists take `cursor` and `limit` (1 to 1000) and return
@@ -66,8 +69,9 @@
 //! `forbidden`, `not-found`, `invalid-id`, `invalid-json`, `invalid-body`,
 //! `invalid-field`, `invalid-value`, `invalid-reference`, `invalid-query`,
 //! `invalid-cursor`, `body-too-large`, `already-exists`,
-//! `invalid-transition`, `integrator-has-tenants`, `flag-has-overrides`
-//! and `precondition-failed`; [`error::ApiError`] lists them all.
+//! `invalid-transition`, `integrator-has-tenants`, `flag-has-overrides`,
+//! `precondition-failed` and `last-platform-admin`; [`error::ApiError`]
+//! lists them all.
 
 pub mod api;
 pub mod auth;

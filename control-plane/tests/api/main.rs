@@ -6,6 +6,7 @@ mod bad_inputs;
 mod common;
 mod concurrency;
 mod openapi;
+mod overrides;
 mod process;
 mod resources;
 mod snapshot;

@@ -41,7 +41,9 @@ async fn revoke_last_platform_admin_conflicts() {
         detail.contains("create another platform-admin token first"),
         "{detail}"
     );
-    let still = app.send(Method::GET, "/v1/flags", Some(&app.admin), None, &[]).await;
+    let still = app
+        .send(Method::GET, "/v1/flags", Some(&app.admin), None, &[])
+        .await;
     assert_eq!(still.status, StatusCode::OK);
 }
 
@@ -78,13 +80,25 @@ async fn bearer_scheme_is_case_insensitive() {
     for scheme in ["bearer", "BEARER", "Bearer"] {
         let auth = format!("{scheme} {}", app.admin);
         let reply = app
-            .send_raw(Method::GET, "/v1/flags", None, Vec::new(), &[("authorization", &auth)])
+            .send_raw(
+                Method::GET,
+                "/v1/flags",
+                None,
+                Vec::new(),
+                &[("authorization", &auth)],
+            )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "scheme {scheme}");
     }
     let basic = format!("Basic {}", app.admin);
     let reply = app
-        .send_raw(Method::GET, "/v1/flags", None, Vec::new(), &[("authorization", &basic)])
+        .send_raw(
+            Method::GET,
+            "/v1/flags",
+            None,
+            Vec::new(),
+            &[("authorization", &basic)],
+        )
         .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
 }

@@ -3,6 +3,11 @@
 //!
 //! Removing an override makes the level inherit again. A PATCH applies all
 //! of its items in one transaction, or none of them.
+//!
+//! Overrides carry no `ETag`. On PUT and DELETE, `If-Match: *` requires
+//! that the override exists; any list of tags answers 412, since no
+//! current representation has a tag that could match (RFC 9110), and a
+//! malformed `If-Match` answers 400 `invalid-header`.
 
 mod bulk;
 mod write;

@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::api::scope::{Scope, authorize, owner_in_write};
 use crate::auth::Principal;
 use crate::error::{ApiError, Problem};
-use crate::extract::{Body, PathParams, RequestId};
+use crate::extract::{Body, IfMatch, PathParams, RequestId};
 use crate::store::{
     self, ChangeContext, FLAGS, FlagRecord, INTEGRATOR_OVERRIDES, StoredValue, TENANT_OVERRIDES,
     USER_OVERRIDES, Writer, get_record,
@@ -30,6 +30,8 @@ use super::{FlagOverride, SetValue};
     request_body = SetValue,
     responses((status = 200, body = FlagOverride, description = "Replaced"),
         (status = 201, body = FlagOverride, description = "Created"),
+        (status = 412, body = Problem,
+            description = "If-Match is a list of tags, which never match since overrides carry no ETag, or `*` and there is no override"),
         (status = "4XX", body = Problem)),
     security(("bearer" = [])))]
 pub(super) async fn put_integrator_override(
@@ -58,6 +60,8 @@ pub(super) async fn put_integrator_override(
     request_body = SetValue,
     responses((status = 200, body = FlagOverride, description = "Replaced"),
         (status = 201, body = FlagOverride, description = "Created"),
+        (status = 412, body = Problem,
+            description = "If-Match is a list of tags, which never match since overrides carry no ETag, or `*` and there is no override"),
         (status = "4XX", body = Problem)),
     security(("bearer" = [])))]
 pub(super) async fn put_tenant_override(
@@ -87,6 +91,8 @@ pub(super) async fn put_tenant_override(
     request_body = SetValue,
     responses((status = 200, body = FlagOverride, description = "Replaced"),
         (status = 201, body = FlagOverride, description = "Created"),
+        (status = 412, body = Problem,
+            description = "If-Match is a list of tags, which never match since overrides carry no ETag, or `*` and there is no override"),
         (status = "4XX", body = Problem)),
     security(("bearer" = [])))]
 pub(super) async fn put_user_override(
@@ -113,6 +119,8 @@ pub(super) async fn put_user_override(
     params(("id" = String, Path, description = "Integrator id"),
         ("key" = String, Path, description = "Flag key")),
     responses((status = 204, description = "Removed, or there was none: the level inherits"),
+        (status = 412, body = Problem,
+            description = "If-Match is a list of tags, which never match since overrides carry no ETag, or `*` and there is no override"),
         (status = "4XX", body = Problem)),
     security(("bearer" = [])))]
 pub(super) async fn delete_integrator_override(
@@ -120,14 +128,25 @@ pub(super) async fn delete_integrator_override(
     principal: Principal,
     RequestId(request_id): RequestId,
     PathParams((id, key)): PathParams<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    delete_one(&state, principal, request_id, Scope::integrator(id)?, key).await
+    delete_one(
+        &state,
+        principal,
+        request_id,
+        Scope::integrator(id)?,
+        key,
+        &headers,
+    )
+    .await
 }
 
 #[utoipa::path(delete, path = "/v1/tenants/{id}/flags/{key}", tag = "overrides",
     params(("id" = String, Path, description = "Tenant id"),
         ("key" = String, Path, description = "Flag key")),
     responses((status = 204, description = "Removed, or there was none: the level inherits"),
+        (status = 412, body = Problem,
+            description = "If-Match is a list of tags, which never match since overrides carry no ETag, or `*` and there is no override"),
         (status = "4XX", body = Problem)),
     security(("bearer" = [])))]
 pub(super) async fn delete_tenant_override(
@@ -135,8 +154,17 @@ pub(super) async fn delete_tenant_override(
     principal: Principal,
     RequestId(request_id): RequestId,
     PathParams((id, key)): PathParams<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    delete_one(&state, principal, request_id, Scope::tenant(id)?, key).await
+    delete_one(
+        &state,
+        principal,
+        request_id,
+        Scope::tenant(id)?,
+        key,
+        &headers,
+    )
+    .await
 }
 
 #[utoipa::path(delete, path = "/v1/tenants/{id}/users/{user}/flags/{key}", tag = "overrides",
@@ -144,6 +172,8 @@ pub(super) async fn delete_tenant_override(
         ("user" = String, Path, description = "User id, percent-encoded"),
         ("key" = String, Path, description = "Flag key")),
     responses((status = 204, description = "Removed, or there was none: the level inherits"),
+        (status = 412, body = Problem,
+            description = "If-Match is a list of tags, which never match since overrides carry no ETag, or `*` and there is no override"),
         (status = "4XX", body = Problem)),
     security(("bearer" = [])))]
 pub(super) async fn delete_user_override(
@@ -151,8 +181,17 @@ pub(super) async fn delete_user_override(
     principal: Principal,
     RequestId(request_id): RequestId,
     PathParams((id, user, key)): PathParams<(String, String, String)>,
+    headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    delete_one(&state, principal, request_id, Scope::user(id, user)?, key).await
+    delete_one(
+        &state,
+        principal,
+        request_id,
+        Scope::user(id, user)?,
+        key,
+        &headers,
+    )
+    .await
 }
 
 pub(super) async fn put_one(
@@ -166,6 +205,7 @@ pub(super) async fn put_one(
 ) -> Result<impl IntoResponse + use<>, ApiError> {
     authorize(&principal, &scope, true)?;
     let key = cascade_shared::FlagKey::new(key)?.into_string();
+    let if_match = IfMatch::from_headers(headers)?;
     let input: SetValue = body.json(headers)?;
     let context = ChangeContext::new(&principal, &request_id);
     let ((created, value), _) = state
@@ -175,6 +215,8 @@ pub(super) async fn put_one(
             principal.check_scope(owner.as_deref(), &scope.describe())?;
             let mut tables = OverrideTables::open(w.txn)?;
             let (before, value) = tables.set(w, &scope, &owner, &key, &input.value)?;
+            // A failed check returns an error, which discards the write.
+            if_match.check_untagged(before.is_some())?;
             tables.finish(w)?;
             Ok((before.is_none(), value))
         })
@@ -193,9 +235,11 @@ pub(super) async fn delete_one(
     request_id: String,
     scope: Scope,
     key: String,
+    headers: &HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     authorize(&principal, &scope, true)?;
     let key = cascade_shared::FlagKey::new(key)?.into_string();
+    let if_match = IfMatch::from_headers(headers)?;
     let context = ChangeContext::new(&principal, &request_id);
     state
         .store
@@ -206,7 +250,8 @@ pub(super) async fn delete_one(
                 return Err(ApiError::not_found("flag", key));
             }
             let mut tables = OverrideTables::open(w.txn)?;
-            tables.remove(w, &scope, &owner, &key)?;
+            let existed = tables.remove(w, &scope, &owner, &key)?;
+            if_match.check_untagged(existed)?;
             tables.finish(w)
         })
         .await?;
