@@ -9,6 +9,8 @@
 #   CASCADE_EDGE_PORT           edge worker port (default 8787)
 #   CASCADE_INSPECTOR_PORT      wrangler's DevTools inspector port (default 9229)
 #   CASCADE_DATA_DIR            data directory (default ./data)
+#   CASCADE_PROFILE             cargo profile of the control plane: release
+#                               (default) or debug, which builds faster
 #
 # State kept between runs, all under the data directory: the redb file,
 # the admin token (admin-token, mode 0600), the edge token (edge-token,
@@ -24,6 +26,8 @@ cp_port="${CASCADE_CONTROL_PLANE_PORT:-8080}"
 edge_port="${CASCADE_EDGE_PORT:-8787}"
 inspector_port="${CASCADE_INSPECTOR_PORT:-9229}"
 data_dir="${CASCADE_DATA_DIR:-$root/data}"
+profile="${CASCADE_PROFILE:-release}"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
 cp_url="http://127.0.0.1:$cp_port"
 edge_url="http://127.0.0.1:$edge_port"
 log_dir="$data_dir/logs"
@@ -73,6 +77,12 @@ check_port "wrangler inspector" CASCADE_INSPECTOR_PORT "$inspector_port"
 [[ "$cp_port" != "$edge_port" && "$edge_port" != "$inspector_port" && "$cp_port" != "$inspector_port" ]] ||
     fail "the control plane, edge and inspector ports must differ (got $cp_port, $edge_port, $inspector_port)"
 
+case "$profile" in
+release) cargo_profile_flag=(--release) ;;
+debug) cargo_profile_flag=() ;;
+*) fail "CASCADE_PROFILE=$profile is not a cargo profile here; set it to release or debug" ;;
+esac
+
 mkdir -p "$data_dir" "$log_dir"
 if [[ -f "$data_dir/cascade.redb" && ! -s "$admin_token_file" ]]; then
     fail "$data_dir/cascade.redb exists but $admin_token_file does not, so there is no admin token for it; \
@@ -81,8 +91,8 @@ fi
 
 # --- build ---
 
-say "building the control plane (cargo build --release)"
-cargo build --release -p cascade-control-plane
+say "building the control plane (cargo build, $profile profile)"
+cargo build "${cargo_profile_flag[@]}" -p cascade-control-plane
 say "building the edge worker (worker-build --release)"
 (
     cd edge-worker
@@ -138,7 +148,7 @@ wait_for() {
 }
 
 say "starting the control plane on $cp_url (log: $log_dir/control-plane.log)"
-NO_COLOR=1 target/release/cascade-control-plane \
+NO_COLOR=1 "$target_dir/$profile/cascade-control-plane" \
     --listen "127.0.0.1:$cp_port" \
     --data "$data_dir/cascade.redb" \
     --bootstrap-token-file "$admin_token_file" \

@@ -21,8 +21,9 @@ export async function readDemo(path = DEMO_FILE) {
 }
 
 /**
- * Returns what the store already holds, as counts of the first page of
- * flags, integrators and tenants; all zero means an empty store.
+ * Counts the flags, integrators and tenants on the first page of each list,
+ * requested with limit=1, so each count is 0 or 1. All zero means an empty
+ * store.
  */
 export async function existingData(client) {
   const counts = {};
@@ -34,14 +35,14 @@ export async function existingData(client) {
 }
 
 /**
- * Seeds `demo` through `client` unless the store already holds data.
+ * Seeds `demo` through `client` unless the store already contains data.
  * Returns `{ seeded, revision }`, where `revision` is the store revision
  * after the last change (null when nothing was seeded).
  */
 export async function seedDemo(client, demo, log = () => {}) {
   const counts = await existingData(client);
   if (counts.flags + counts.integrators + counts.tenants > 0) {
-    log('the store already holds data; the demo data is not loaded again');
+    log('the store already contains data; the demo data is not loaded again');
     return { seeded: false, revision: null };
   }
 
