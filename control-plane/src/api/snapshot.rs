@@ -20,6 +20,7 @@ use crate::auth::{Principal, Role};
 use crate::error::{ApiError, Problem};
 use crate::extract::{PathParams, QueryParams};
 use crate::snapshot::revision_etag;
+use crate::store::{TOKENS, TokenRecord, get_record};
 
 /// The longest `?wait=` a snapshot request may ask for, in seconds.
 pub const MAX_WAIT_SECONDS: u64 = 60;
@@ -92,6 +93,11 @@ async fn get_snapshot(
         }
     }
 
+    if wait > 0 {
+        // The token may have been revoked while the request was held.
+        require_live_token(&state, &principal).await?;
+    }
+
     let published = state.snapshots.current(&state.store).await?;
     let mut response = (StatusCode::OK, published.bytes.clone()).into_response();
     let out = response.headers_mut();
@@ -104,6 +110,24 @@ async fn get_snapshot(
         out.insert(header::ETAG, etag);
     }
     Ok(response)
+}
+
+/// Checks in the store, which sees every committed revocation, that the
+/// caller's token is still live.
+async fn require_live_token(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+    let id = principal.token_id.clone();
+    let record: Option<TokenRecord> = state
+        .store
+        .read(move |txn| get_record(&txn.open_table(TOKENS)?, &id))
+        .await?;
+    if record.is_some_and(|r| r.revoked_at.is_none()) {
+        return Ok(());
+    }
+    tracing::info!(token = %principal.token_id, "token revoked during a held snapshot request");
+    Err(ApiError::Unauthorized(
+        "the token was revoked while the request waited; ask a platform admin for a valid token"
+            .to_owned(),
+    ))
 }
 
 /// Whether an If-None-Match value names the snapshot at `revision`.

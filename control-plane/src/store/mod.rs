@@ -189,6 +189,12 @@ impl Store {
         self.revision.subscribe()
     }
 
+    /// Counts the live receivers of [`Store::subscribe`], such as snapshot
+    /// requests that are being held.
+    pub fn subscriber_count(&self) -> usize {
+        self.revision.receiver_count()
+    }
+
     /// Runs `f` in a read transaction on the blocking pool.
     pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
     where

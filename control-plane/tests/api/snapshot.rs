@@ -153,3 +153,40 @@ async fn snapshot_rejects_integrator_admin() {
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_wait_rejects_revoked_token() {
+    let fixture = Arc::new(Fixture::new().await);
+    let (id, secret) = fixture.app.token("edge", None).await;
+    let etag = format!("\"r{}\"", fixture.app.state.store.revision());
+    let before = fixture.app.state.store.subscriber_count();
+
+    let poller = {
+        let fixture = fixture.clone();
+        tokio::spawn(async move {
+            fixture
+                .app
+                .send(
+                    Method::GET,
+                    "/v1/snapshot?wait=30",
+                    Some(&secret),
+                    None,
+                    &[("if-none-match", &etag)],
+                )
+                .await
+        })
+    };
+    // The request subscribes only after its token was accepted, so a
+    // revocation from here on happens while it is held.
+    while fixture.app.state.store.subscriber_count() == before {
+        tokio::task::yield_now().await;
+    }
+    fixture
+        .app
+        .admin_ok(Method::DELETE, &format!("/v1/tokens/{id}"), None)
+        .await;
+
+    let reply = poller.await.expect("poller");
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.problem_slug(), "unauthorized");
+}
