@@ -16,6 +16,9 @@ pub enum Plan {
     /// Answer from the current snapshot.
     Serve,
     /// Answer from the current snapshot and refresh it in the background.
+    // TODO: refreshes start only on requests, so the first request after an
+    // idle period answers from the old snapshot; the control plane's
+    // `?wait=` long-poll, held open in `wait_until`, would close that gap.
     ServeAndRefresh,
     /// No snapshot yet: fetch one and wait for it, up to the timeout.
     LoadFirst,
