@@ -112,8 +112,26 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for QueryPa
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| QueryParams(q.0))
-            .map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))
+            .map_err(|rejection| ApiError::InvalidQuery(query_fix(&rejection.body_text())))
     }
+}
+
+/// Appends the allowed values of the parameter that a query decoding
+/// error names, such as `limit: invalid digit found in string`.
+fn query_fix(message: &str) -> String {
+    let text = message
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(message);
+    let param = text.split(':').next().unwrap_or("").trim();
+    let allowed = match param {
+        "limit" => format!("use a whole number from 1 to {MAX_PAGE_SIZE}"),
+        "wait" => format!(
+            "use a whole number of seconds from 0 to {}",
+            crate::api::snapshot::MAX_WAIT_SECONDS
+        ),
+        _ => "remove unknown parameters and check the value of each one".to_owned(),
+    };
+    format!("{text}; {allowed}")
 }
 
 /// The request id that the request-id layer set.
@@ -371,6 +389,16 @@ mod tests {
         assert!(is_json("application/merge-patch+json"));
         assert!(!is_json("text/json"));
         assert!(!is_json("text/plain"));
+    }
+
+    #[test]
+    fn query_fix_names_parameter_range() {
+        let fixed =
+            query_fix("Failed to deserialize query string: limit: invalid digit found in string");
+        assert_eq!(
+            fixed,
+            "limit: invalid digit found in string; use a whole number from 1 to 1000"
+        );
     }
 
     #[test]

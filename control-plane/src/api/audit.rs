@@ -66,6 +66,13 @@ async fn list_audit(
     let limit = page_size(query.limit)?;
     let since = parse_time("since", query.since.as_deref())?;
     let until = parse_time("until", query.until.as_deref())?;
+    if let (Some(since), Some(until)) = (since, until)
+        && since > until
+    {
+        return Err(ApiError::InvalidQuery(format!(
+            "since={since} is after until={until}, so no record can match; give a since at or before until"
+        )));
+    }
     let after: u64 = match &query.cursor {
         Some(cursor) => decode_cursor(cursor, 1)?[0]
             .parse()

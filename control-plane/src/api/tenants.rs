@@ -115,7 +115,11 @@ async fn create_tenant(
             if let Some(integrator) = &integrator {
                 require_integrator(w, integrator)?;
             }
-            if w.txn.open_table(TENANTS)?.get(id.as_str())?.is_some() {
+            let existing: Option<TenantRecord> = get_record(&w.txn.open_table(TENANTS)?, &id)?;
+            if let Some(existing) = existing {
+                // A tenant outside the caller's scope is forbidden, as on
+                // every other route, rather than reported as existing.
+                principal.check_scope(existing.integrator.as_deref(), &format!("tenant {id:?}"))?;
                 return Err(ApiError::AlreadyExists { what: "tenant", id });
             }
             let record = TenantRecord {

@@ -8,6 +8,7 @@ mod concurrency;
 mod openapi;
 mod overrides;
 mod process;
+mod queries;
 mod resources;
 mod snapshot;
 mod tokens;
