@@ -80,7 +80,7 @@ check_port "wrangler inspector" CASCADE_INSPECTOR_PORT "$inspector_port"
 case "$profile" in
 release) cargo_profile_flag=(--release) ;;
 debug) cargo_profile_flag=() ;;
-*) fail "CASCADE_PROFILE=$profile is not a cargo profile here; set it to release or debug" ;;
+*) fail "CASCADE_PROFILE=$profile is invalid; set it to release or debug" ;;
 esac
 
 mkdir -p "$data_dir" "$log_dir"
