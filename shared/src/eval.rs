@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::id::{self, IdError, IdKind};
 use crate::snapshot::Snapshot;
+use crate::snapshot::wire::{Override, WireValue};
 use crate::value::{FlagType, ValueRef};
 
 /// The level of the cascade that decided a value.
@@ -148,10 +149,26 @@ impl Snapshot {
         user: Option<&str>,
     ) -> Result<Vec<Evaluation<'_>>, EvalError> {
         let scopes = self.resolve(tenant, user)?;
+        // Each override list is sorted by flag, so one pass over the flags
+        // with a cursor per level finds every override without a search.
+        let mut cursors = self
+            .override_lists(&scopes)
+            .map(|(level, list)| (level, list.iter().peekable()));
         let flag_count = self.body().flags.len() as u32;
-        Ok((0..flag_count)
-            .map(|flag| self.decide(&scopes, flag))
-            .collect())
+        let mut evaluations = Vec::with_capacity(flag_count as usize);
+        for flag in 0..flag_count {
+            let mut found = None;
+            for (level, cursor) in &mut cursors {
+                while cursor.next_if(|item| item.flag < flag).is_some() {}
+                if found.is_none() {
+                    found = cursor
+                        .next_if(|item| item.flag == flag)
+                        .map(|item| (*level, item.value));
+                }
+            }
+            evaluations.push(self.evaluation(&scopes, flag, found));
+        }
+        Ok(evaluations)
     }
 
     /// Lists each level for one flag: whether it applies, what it holds,
@@ -226,8 +243,10 @@ impl Snapshot {
         })
     }
 
-    fn decide(&self, scopes: &Scopes, flag: u32) -> Evaluation<'_> {
-        let levels = [
+    /// The override lists that apply, from the user level up; a level
+    /// without a scope has an empty list.
+    fn override_lists(&self, scopes: &Scopes) -> [(Level, &[Override]); 3] {
+        [
             (Level::User, scopes.user.map(|u| self.user_overrides(u))),
             (
                 Level::Tenant,
@@ -237,13 +256,25 @@ impl Snapshot {
                 Level::Integrator,
                 scopes.integrator.map(|i| self.integrator_overrides(i)),
             ),
-        ];
-        let found = levels.into_iter().find_map(|(level, overrides)| {
-            overrides
-                .and_then(|list| find_override(list, flag))
-                .map(|value| (level, value))
-        });
+        ]
+        .map(|(level, list)| (level, list.unwrap_or_default()))
+    }
 
+    fn decide(&self, scopes: &Scopes, flag: u32) -> Evaluation<'_> {
+        let found = self
+            .override_lists(scopes)
+            .into_iter()
+            .find_map(|(level, list)| find_override(list, flag).map(|value| (level, value)));
+        self.evaluation(scopes, flag, found)
+    }
+
+    /// The evaluation of `flag`, given the override that decided it, if any.
+    fn evaluation(
+        &self,
+        scopes: &Scopes,
+        flag: u32,
+        found: Option<(Level, WireValue)>,
+    ) -> Evaluation<'_> {
         let info = &self.body().flags[flag as usize];
         let (level, value, reason) = match found {
             Some((level, value)) => (level, value, Reason::TargetingMatch),
@@ -263,10 +294,7 @@ impl Snapshot {
     }
 }
 
-fn find_override(
-    overrides: &[crate::snapshot::wire::Override],
-    flag: u32,
-) -> Option<crate::snapshot::wire::WireValue> {
+fn find_override(overrides: &[Override], flag: u32) -> Option<WireValue> {
     overrides
         .binary_search_by_key(&flag, |o| o.flag)
         .ok()
