@@ -1,6 +1,14 @@
 //! The Workers runtime glue: the fetch handler, snapshot fetches and
 //! conversion of [`Reply`] values into runtime responses. Decisions live
 //! in the plain modules; this file only moves data to and from the runtime.
+//!
+//! The handler is a plain wasm-bindgen export rather than workers-rs's
+//! `#[event(fetch)]`: that macro converts every request into a
+//! `worker::Request`, which reads the `cf` object and parses the URL, and
+//! wraps every answer in a future. Here a request that the held snapshot
+//! answers is answered synchronously, with one call into `glue.js` to read
+//! it and one to build the response; only a first load and an OFREP body
+//! read go through a promise.
 
 use std::cell::{OnceCell, RefCell};
 use std::pin::pin;
@@ -8,17 +16,29 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
+use worker::js_sys::Uint8Array;
+use worker::wasm_bindgen::{self, JsValue, prelude::wasm_bindgen};
+use worker::wasm_bindgen_futures::{JsFuture, future_to_promise};
 use worker::{
     AbortController, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit,
-    Response, event,
+    event, web_sys, worker_sys,
 };
 
-use crate::app::{self, Loaded, RequestHeaders};
+use crate::app::{self, Loaded};
+use crate::boundary::{self, RequestParts};
 use crate::config::{Config, ConfigError, RawConfig};
-use crate::loader::{Applied, FetchOutcome, Plan, SnapshotCache};
+use crate::loader::{self, Applied, FetchOutcome, Plan, SnapshotCache};
 use crate::ofrep::MAX_BODY_BYTES;
 use crate::reply::{self, ProblemKind, Reply};
 use crate::route::{self, Route, Routed};
+
+#[wasm_bindgen(module = "/src/glue.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = requestParts)]
+    fn request_parts(request: &web_sys::Request) -> String;
+    #[wasm_bindgen(js_name = buildResponse)]
+    fn build_response(status: u16, head: &str, body: &[u8]) -> web_sys::Response;
+}
 
 thread_local! {
     /// The snapshot of this isolate. Workers run one request at a time per
@@ -47,12 +67,66 @@ fn start() {
     tracing_subscriber::registry().with(json).init();
 }
 
-#[event(fetch)]
-async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
-    let mut reply = handle(request, &env, &ctx).await;
+/// Handles a request: returns a `Response`, or a promise of one when the
+/// request has to wait for the first snapshot or read a body.
+#[wasm_bindgen(js_name = fetch)]
+pub fn fetch(request: web_sys::Request, env: Env, ctx: worker_sys::Context) -> JsValue {
+    let parts = RequestParts::parse(&request_parts(&request));
+    let config = match config(&env) {
+        Ok(config) => config,
+        Err(err) => return respond(reply::problem(ProblemKind::Misconfigured, &err.to_string())),
+    };
+    let origin = parts.origin.as_deref();
+    let routed = route::route(&parts.method, route::path_of_url(&parts.url));
+    if let Some(reply) = app::answer_without_snapshot(&routed, &config, origin) {
+        return respond(reply);
+    }
+    let Routed::Endpoint(route) = routed else {
+        return respond(reply::problem(
+            ProblemKind::NotFound,
+            "no endpoint at this path",
+        ));
+    };
 
-    // Replies built before the snapshot was consulted, such as preflights
-    // and routing errors, still report the snapshot this isolate holds.
+    let plan = plan_snapshot(&config, &Context::new(ctx));
+    let reads_body = matches!(route, Route::OfrepOne { .. } | Route::OfrepBulk);
+    if !reads_body && matches!(plan, Plan::Serve | Plan::Unavailable) {
+        return respond(answer(&route, &parts, &[], &config));
+    }
+    let promise = future_to_promise(async move {
+        wait_for_first_snapshot(plan, &config).await;
+        let body = if reads_body {
+            match read_body(&request, parts.content_length.as_deref()).await {
+                Ok(body) => body,
+                Err(reply) => return Ok(respond(reply)),
+            }
+        } else {
+            Vec::new()
+        };
+        Ok(respond(answer(&route, &parts, &body, &config)))
+    });
+    promise.into()
+}
+
+/// Evaluates an endpoint's request from the held snapshot, or returns 503
+/// before the first one.
+fn answer(route: &Route, parts: &RequestParts, body: &[u8], config: &Config) -> Reply {
+    let (snapshot, age_seconds) =
+        CACHE.with_borrow(|cache| (cache.current(), cache.age_seconds(now_ms())));
+    let Some(snapshot) = snapshot else {
+        return app::unavailable(route, config, parts.origin.as_deref());
+    };
+    let loaded = Loaded {
+        snapshot: &snapshot,
+        age_seconds,
+    };
+    app::answer(route, &parts.headers(), body, loaded, config)
+}
+
+/// Turns a reply into a runtime response. Replies built before the
+/// snapshot was consulted, such as preflights and routing errors, still
+/// report the snapshot this isolate holds.
+fn respond(mut reply: Reply) -> JsValue {
     if reply.header(reply::REVISION_HEADER).is_none() {
         let held = CACHE.with_borrow(|cache| {
             let age = cache.age_seconds(now_ms());
@@ -62,57 +136,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
             reply::add_snapshot_headers(&mut reply, revision, age);
         }
     }
-    into_response(reply)
-}
-
-async fn handle(mut request: Request, env: &Env, ctx: &Context) -> Reply {
-    let config = match config(env) {
-        Ok(config) => config,
-        Err(err) => return reply::problem(ProblemKind::Misconfigured, &err.to_string()),
-    };
-    let header = |name: &str| request.headers().get(name).ok().flatten();
-    let origin = header("origin");
-    let path = match request.url() {
-        Ok(url) => url.path().to_owned(),
-        Err(_) => String::new(),
-    };
-
-    let routed = route::route(request.method().as_ref(), &path);
-    if let Some(reply) = app::answer_without_snapshot(&routed, &config, origin.as_deref()) {
-        return reply;
-    }
-    let Routed::Endpoint(route) = routed else {
-        return reply::problem(ProblemKind::NotFound, "no endpoint at this path");
-    };
-
-    ensure_snapshot(&config, ctx).await;
-    let (snapshot, age_seconds) =
-        CACHE.with_borrow(|cache| (cache.current(), cache.age_seconds(now_ms())));
-    let Some(snapshot) = snapshot else {
-        return app::unavailable(&route, &config, origin.as_deref());
-    };
-
-    let (authorization, api_key) = (header("authorization"), header("x-api-key"));
-    let (content_type, if_none_match) = (header("content-type"), header("if-none-match"));
-    let body = match route {
-        Route::OfrepOne { .. } | Route::OfrepBulk => match read_body(&mut request).await {
-            Ok(body) => body,
-            Err(reply) => return reply,
-        },
-        _ => Vec::new(),
-    };
-    let headers = RequestHeaders {
-        origin: origin.as_deref(),
-        authorization: authorization.as_deref(),
-        api_key: api_key.as_deref(),
-        content_type: content_type.as_deref(),
-        if_none_match: if_none_match.as_deref(),
-    };
-    let loaded = Loaded {
-        snapshot: &snapshot,
-        age_seconds,
-    };
-    app::answer(&route, &headers, &body, loaded, &config)
+    build_response(reply.status, &boundary::header_lines(&reply), &reply.body).into()
 }
 
 /// Returns the isolate's configuration, parsing it on first use. An
@@ -151,27 +175,33 @@ fn now_ms() -> f64 {
     Date::now().as_millis() as f64
 }
 
-/// Loads the first snapshot (waiting for it) or starts a background
-/// refresh, as the cache's plan decides.
-async fn ensure_snapshot(config: &Config, ctx: &Context) {
+/// Asks the cache what this request does about the snapshot, and starts
+/// a background refresh when one is due.
+fn plan_snapshot(config: &Config, ctx: &Context) -> Plan {
     let plan = CACHE.with_borrow_mut(|cache| {
         cache.plan(now_ms(), config.refresh_interval, config.snapshot_timeout)
     });
+    if plan == Plan::ServeAndRefresh {
+        let if_none_match = CACHE.with_borrow(|cache| cache.if_none_match());
+        let config = config.clone();
+        ctx.wait_until(async move {
+            let outcome = fetch_snapshot(&config, if_none_match).await;
+            apply(outcome, true);
+        });
+    }
+    plan
+}
+
+/// Loads the first snapshot or waits for another request's first load,
+/// as the plan says; returns at once for the other plans.
+async fn wait_for_first_snapshot(plan: Plan, config: &Config) {
     match plan {
-        Plan::Serve | Plan::Unavailable => {}
         Plan::LoadFirst => {
             let outcome = fetch_snapshot(config, None).await;
             apply(outcome, false);
         }
         Plan::AwaitFirst => await_first_load(config).await,
-        Plan::ServeAndRefresh => {
-            let if_none_match = CACHE.with_borrow(|cache| cache.if_none_match());
-            let config = config.clone();
-            ctx.wait_until(async move {
-                let outcome = fetch_snapshot(&config, if_none_match).await;
-                apply(outcome, true);
-            });
-        }
+        Plan::Serve | Plan::ServeAndRefresh | Plan::Unavailable => {}
     }
 }
 
@@ -190,7 +220,9 @@ async fn await_first_load(config: &Config) {
 }
 
 fn apply(outcome: FetchOutcome, background: bool) {
-    let applied = CACHE.with_borrow_mut(|cache| cache.apply(now_ms(), outcome, background));
+    // Decoding allocates the most; it runs with the cache released.
+    let checked = loader::check(CACHE.with_borrow(SnapshotCache::held_revision), outcome);
+    let applied = CACHE.with_borrow_mut(|cache| cache.install(now_ms(), checked, background));
     match applied {
         Applied::Replaced {
             from: Some(from),
@@ -262,40 +294,30 @@ async fn fetch_snapshot(config: &Config, if_none_match: Option<String>) -> Fetch
 
 /// Reads an OFREP request body, rejecting one that declares more than
 /// [`MAX_BODY_BYTES`] before reading it.
-async fn read_body(request: &mut Request) -> Result<Vec<u8>, Reply> {
-    let declared = request
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|value| value.parse::<usize>().ok());
+async fn read_body(
+    request: &web_sys::Request,
+    content_length: Option<&str>,
+) -> Result<Vec<u8>, Reply> {
+    let declared = content_length.and_then(|value| value.parse::<usize>().ok());
     if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
-        return Err(ofrep_too_large());
+        return Err(crate::ofrep::failure(
+            None,
+            &crate::ofrep::OfrepError::BodyTooLarge,
+        ));
     }
-    match request.bytes().await {
-        Ok(body) => Ok(body),
+    let read = match request.array_buffer() {
+        Ok(promise) => JsFuture::from(promise).await,
+        Err(err) => Err(err),
+    };
+    match read {
+        Ok(buffer) => Ok(Uint8Array::new(&buffer).to_vec()),
         Err(err) => {
-            let err = crate::ofrep::OfrepError::Malformed {
-                reason: format!("reading the body failed: {err}"),
+            let reason = match err.as_string() {
+                Some(text) => format!("reading the body failed: {text}"),
+                None => "reading the body failed".to_owned(),
             };
+            let err = crate::ofrep::OfrepError::Malformed { reason };
             Err(crate::ofrep::failure(None, &err))
         }
     }
-}
-
-fn ofrep_too_large() -> Reply {
-    crate::ofrep::failure(None, &crate::ofrep::OfrepError::BodyTooLarge)
-}
-
-fn into_response(reply: Reply) -> worker::Result<Response> {
-    let headers = Headers::new();
-    for (name, value) in &reply.headers {
-        headers.append(name, value)?;
-    }
-    let response = if reply.body.is_empty() {
-        Response::empty()?
-    } else {
-        Response::from_bytes(reply.body)?
-    };
-    Ok(response.with_status(reply.status).with_headers(headers))
 }

@@ -1,70 +1,64 @@
 //! The `/v1/tenants/...` evaluation endpoints, and pieces that the OFREP
 //! endpoints share with them: value serialization, ETags, error mapping.
 
-use cascade_shared::{EvalError, Evaluation, Snapshot, ValueRef};
-use serde::{Serialize, Serializer};
+use cascade_shared::{EvalError, Evaluation, Snapshot};
 use sha2::{Digest, Sha256};
 
+use crate::json;
 use crate::reply::{self, ProblemKind, Reply};
 
-/// A flag value serialized as plain JSON. Object values are the snapshot's
-/// canonical JSON text, embedded as is.
-#[derive(Debug, Clone, Copy)]
-pub struct JsonValue<'a>(pub ValueRef<'a>);
+/// Bytes a flag's answer takes in a body, roughly; a buffer reserved for
+/// this many per flag seldom grows.
+pub(crate) const BYTES_PER_FLAG: usize = 160;
 
-impl Serialize for JsonValue<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            ValueRef::Boolean(b) => serializer.serialize_bool(b),
-            ValueRef::String(s) => serializer.serialize_str(s),
-            ValueRef::Integer(i) => serializer.serialize_i64(i),
-            ValueRef::Float(f) => serializer.serialize_f64(f),
-            ValueRef::Object(text) => {
-                // Decoding checked that the text is a canonical JSON object.
-                let raw: &serde_json::value::RawValue =
-                    serde_json::from_str(text).map_err(serde::ser::Error::custom)?;
-                raw.serialize(serializer)
-            }
-        }
+/// Appends one flag's `/v1` answer fields, from `{` up to, not including,
+/// the closing brace: key, type, value, level and reason.
+fn push_flag_fields(out: &mut Vec<u8>, evaluation: &Evaluation<'_>) {
+    out.extend_from_slice(b"{\"key\":");
+    json::push_plain(out, evaluation.key);
+    out.extend_from_slice(b",\"type\":");
+    json::push_flag_type(out, evaluation.flag_type);
+    out.extend_from_slice(b",\"value\":");
+    json::push_value(out, evaluation.value);
+    out.extend_from_slice(b",\"level\":");
+    json::push_level(out, evaluation.level);
+    out.extend_from_slice(b",\"reason\":");
+    json::push_reason(out, evaluation.reason);
+}
+
+/// The body of `GET .../flags/{key}`: the flag's fields and the revision.
+fn one_body(evaluation: &Evaluation<'_>, revision: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(BYTES_PER_FLAG + 32);
+    push_flag_fields(&mut out, evaluation);
+    out.extend_from_slice(b",\"revision\":");
+    json::push_u64(&mut out, revision);
+    out.push(b'}');
+    out
+}
+
+/// The body of `GET .../flags`: tenant, user (`null` at tenant level),
+/// revision, and every flag in key order.
+fn all_body(subject: Subject<'_>, revision: u64, evaluations: &[Evaluation<'_>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(BYTES_PER_FLAG * evaluations.len() + 128);
+    out.extend_from_slice(b"{\"tenant\":");
+    json::push_plain(&mut out, subject.tenant);
+    out.extend_from_slice(b",\"user\":");
+    match subject.user {
+        Some(user) => json::push_str(&mut out, user),
+        None => out.extend_from_slice(b"null"),
     }
-}
-
-/// One flag's answer on the `/v1` endpoints.
-#[derive(Debug, Serialize)]
-struct FlagAnswer<'a> {
-    key: &'a str,
-    #[serde(rename = "type")]
-    flag_type: &'static str,
-    value: JsonValue<'a>,
-    level: &'static str,
-    reason: &'static str,
-}
-
-impl<'a> From<&Evaluation<'a>> for FlagAnswer<'a> {
-    fn from(evaluation: &Evaluation<'a>) -> Self {
-        FlagAnswer {
-            key: evaluation.key,
-            flag_type: evaluation.flag_type.as_str(),
-            value: JsonValue(evaluation.value),
-            level: evaluation.level.as_str(),
-            reason: evaluation.reason.as_str(),
+    out.extend_from_slice(b",\"revision\":");
+    json::push_u64(&mut out, revision);
+    out.extend_from_slice(b",\"flags\":[");
+    for (index, evaluation) in evaluations.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
         }
+        push_flag_fields(&mut out, evaluation);
+        out.push(b'}');
     }
-}
-
-#[derive(Debug, Serialize)]
-struct OneAnswer<'a> {
-    #[serde(flatten)]
-    flag: FlagAnswer<'a>,
-    revision: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct AllAnswer<'a> {
-    tenant: &'a str,
-    user: Option<&'a str>,
-    revision: u64,
-    flags: Vec<FlagAnswer<'a>>,
+    out.extend_from_slice(b"]}");
+    out
 }
 
 /// Which tenant and user a request evaluates for.
@@ -98,11 +92,8 @@ pub fn one_flag(
     }
     match snapshot.evaluate(subject.tenant, subject.user, key) {
         Ok(evaluation) => {
-            let body = OneAnswer {
-                flag: FlagAnswer::from(&evaluation),
-                revision: snapshot.revision(),
-            };
-            cacheable(Reply::json(200, &body), etag, caching.max_age)
+            let body = one_body(&evaluation, snapshot.revision());
+            cacheable(Reply::json_bytes(200, body), etag, caching.max_age)
         }
         Err(err) => eval_problem(&err, snapshot.revision()),
     }
@@ -119,13 +110,8 @@ pub fn all_flags(snapshot: &Snapshot, subject: Subject<'_>, caching: Caching<'_>
     }
     match snapshot.evaluate_all(subject.tenant, subject.user) {
         Ok(evaluations) => {
-            let body = AllAnswer {
-                tenant: subject.tenant,
-                user: subject.user,
-                revision: snapshot.revision(),
-                flags: evaluations.iter().map(FlagAnswer::from).collect(),
-            };
-            cacheable(Reply::json(200, &body), etag, caching.max_age)
+            let body = all_body(subject, snapshot.revision(), &evaluations);
+            cacheable(Reply::json_bytes(200, body), etag, caching.max_age)
         }
         Err(err) => eval_problem(&err, snapshot.revision()),
     }
@@ -153,8 +139,17 @@ pub fn context_etag(revision: u64, parts: &[Option<&str>]) -> String {
         }
     }
     let digest = hasher.finalize();
-    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"r{revision}-{hex}\"")
+    let mut tag = String::with_capacity(40);
+    tag.push_str("\"r");
+    tag.push_str(itoa::Buffer::new().format(revision));
+    tag.push('-');
+    for byte in &digest[..8] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        tag.push(char::from(HEX[usize::from(byte >> 4)]));
+        tag.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    tag.push('"');
+    tag
 }
 
 /// Adds ETag and Cache-Control to a successful evaluation answer.
@@ -194,8 +189,8 @@ pub fn eval_problem(err: &EvalError, revision: u64) -> Reply {
 }
 
 #[cfg(test)]
-mod tests {
-    use cascade_shared::{FlagValue, SnapshotBuilder};
+pub(crate) mod tests {
+    use cascade_shared::{FlagValue, SnapshotBuilder, ValueRef};
     use serde_json::{Value, json};
 
     use super::*;
@@ -229,6 +224,111 @@ mod tests {
 
     fn body(reply: &Reply) -> Value {
         serde_json::from_slice(&reply.body).unwrap()
+    }
+
+    /// The `/v1` answer shapes, derived with serde: the reference that the
+    /// hand-written bodies must match byte for byte.
+    #[derive(serde::Serialize)]
+    struct ReferenceFlag<'a> {
+        key: &'a str,
+        #[serde(rename = "type")]
+        flag_type: &'a str,
+        value: Value,
+        level: &'a str,
+        reason: &'a str,
+    }
+
+    #[derive(serde::Serialize)]
+    struct ReferenceAll<'a> {
+        tenant: &'a str,
+        user: Option<&'a str>,
+        revision: u64,
+        flags: Vec<ReferenceFlag<'a>>,
+    }
+
+    #[derive(serde::Serialize)]
+    struct ReferenceOne<'a> {
+        #[serde(flatten)]
+        flag: ReferenceFlag<'a>,
+        revision: u64,
+    }
+
+    /// A flag value as serde_json represents it.
+    pub(crate) fn reference_value(value: ValueRef<'_>) -> Value {
+        match value {
+            ValueRef::Boolean(flag) => json!(flag),
+            ValueRef::String(text) => json!(text),
+            ValueRef::Integer(number) => json!(number),
+            ValueRef::Float(number) => json!(number),
+            ValueRef::Object(text) => serde_json::from_str(text).unwrap(),
+        }
+    }
+
+    fn reference_flag<'a>(evaluation: &'a Evaluation<'a>) -> ReferenceFlag<'a> {
+        ReferenceFlag {
+            key: evaluation.key,
+            flag_type: evaluation.flag_type.as_str(),
+            value: reference_value(evaluation.value),
+            level: evaluation.level.as_str(),
+            reason: evaluation.reason.as_str(),
+        }
+    }
+
+    /// A snapshot with every value type and texts that JSON escapes.
+    pub(crate) const ESCAPED_USER: &str = "ann \"q\" \u{1}/é";
+
+    pub(crate) fn every_type() -> Snapshot {
+        let mut builder = SnapshotBuilder::new(u64::MAX);
+        builder
+            .flag("a.bool", FlagValue::Boolean(true))
+            .unwrap()
+            .flag("b-int", FlagValue::Integer(i64::MIN))
+            .unwrap()
+            .flag("c_float", FlagValue::Float(-0.1))
+            .unwrap()
+            .flag(
+                "d",
+                FlagValue::String("quote \" slash \\ tab \t nul \u{0} ✓".into()),
+            )
+            .unwrap()
+            .flag("E", FlagValue::Object(r#"{"a":[1,"\n"],"b":{}}"#.into()))
+            .unwrap()
+            .tenant("acme", None)
+            .unwrap()
+            .user_override("acme", ESCAPED_USER, "d", FlagValue::String(String::new()))
+            .unwrap();
+        builder.build().unwrap()
+    }
+
+    #[test]
+    fn bodies_match_serde_json_byte_for_byte() {
+        let snapshot = every_type();
+        for user in [None, Some(ESCAPED_USER), Some("bob")] {
+            let subject = Subject {
+                tenant: "acme",
+                user,
+            };
+            let evaluations = snapshot.evaluate_all("acme", user).unwrap();
+            let reference = ReferenceAll {
+                tenant: "acme",
+                user,
+                revision: u64::MAX,
+                flags: evaluations.iter().map(reference_flag).collect(),
+            };
+            let expected = serde_json::to_string(&reference).unwrap();
+            let reply = all_flags(&snapshot, subject, CACHING);
+            assert_eq!(String::from_utf8(reply.body).unwrap(), expected, "{user:?}");
+
+            for evaluation in &evaluations {
+                let one = ReferenceOne {
+                    flag: reference_flag(evaluation),
+                    revision: u64::MAX,
+                };
+                let reply = one_flag(&snapshot, subject, evaluation.key, CACHING);
+                let text = String::from_utf8(reply.body).unwrap();
+                assert_eq!(text, serde_json::to_string(&one).unwrap(), "{user:?}");
+            }
+        }
     }
 
     #[test]
@@ -277,6 +377,35 @@ mod tests {
         let second = all_flags(&sample(), subject, caching);
         assert_eq!(second.status, 304);
         assert!(second.body.is_empty());
+    }
+
+    #[test]
+    fn context_etag_is_revision_and_16_hex_digits() {
+        let tag = context_etag(42, &[Some("all"), Some("acme"), None]);
+        let inner = tag
+            .strip_prefix("\"r42-")
+            .unwrap()
+            .strip_suffix('"')
+            .unwrap();
+        assert_eq!(inner.len(), 16, "{tag}");
+        assert!(
+            inner
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        let digest = Sha256::new()
+            .chain_update(env!("CARGO_PKG_VERSION").as_bytes())
+            .chain_update(42u64.to_le_bytes())
+            .chain_update([1])
+            .chain_update(3u64.to_le_bytes())
+            .chain_update(b"all")
+            .chain_update([1])
+            .chain_update(4u64.to_le_bytes())
+            .chain_update(b"acme")
+            .chain_update([0])
+            .finalize();
+        let expected: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(inner, expected);
     }
 
     #[test]

@@ -16,7 +16,9 @@
 //!   adds CORS, caching and the revision and age headers.
 //! - `entry` is the only module that talks to the Workers runtime: the
 //!   fetch handler, the snapshot request with its timeout, and `wait_until`
-//!   for background refreshes.
+//!   for background refreshes. It reads requests and builds responses
+//!   through `glue.js`, one call each, in the encodings of [`boundary`].
+//!   The bundle's entry, `shim.js`, passes every request to it.
 //!
 //! [`config`] lists the settings (`[vars]` and secrets in wrangler.toml).
 //! Every module but `entry` is plain Rust and tested on the host.
@@ -41,9 +43,11 @@
 
 pub mod app;
 pub mod auth;
+pub mod boundary;
 pub mod config;
 mod entry;
 pub mod evaluate;
+mod json;
 pub mod loader;
 pub mod ofrep;
 pub mod reply;

@@ -165,25 +165,32 @@ impl SnapshotCache {
             .map(|snapshot| format!("\"r{}\"", snapshot.revision()))
     }
 
-    /// Applies the outcome of a fetch that finished at `now_ms`. The held
-    /// snapshot is replaced only by a valid snapshot of a newer revision.
+    /// The revision of the held snapshot, if any.
+    pub fn held_revision(&self) -> Option<u64> {
+        self.current.as_ref().map(|snapshot| snapshot.revision())
+    }
+
+    /// Applies the outcome of a fetch that finished at `now_ms`: checks it
+    /// with [`check`] and installs the result.
     pub fn apply(&mut self, now_ms: f64, outcome: FetchOutcome, background: bool) -> Applied {
+        let checked = check(self.held_revision(), outcome);
+        self.install(now_ms, checked, background)
+    }
+
+    /// Installs a checked fetch outcome. The held snapshot is replaced only
+    /// by a valid snapshot of a newer revision.
+    pub fn install(&mut self, now_ms: f64, checked: Checked, background: bool) -> Applied {
         if background {
             self.refreshing_since_ms = None;
         } else {
             self.loading_since_ms = None;
         }
-        let held = self.current.as_ref().map(|s| s.revision());
-        let result = match outcome {
-            FetchOutcome::NotModified if held.is_some() => Ok(None),
-            FetchOutcome::NotModified => Err(RefreshError::UnexpectedNotModified),
-            FetchOutcome::Body(bytes) => self.accept(held, &bytes),
-            FetchOutcome::Status(status) => Err(RefreshError::Status {
-                status,
-                hint: status_hint(status),
-            }),
-            FetchOutcome::Network(reason) => Err(RefreshError::Network(reason)),
-            FetchOutcome::TimedOut(after) => Err(RefreshError::TimedOut(after)),
+        let held = self.held_revision();
+        let result = match checked.0 {
+            // Another fetch may have installed this revision or a newer
+            // one since the check.
+            Ok(Some(snapshot)) if held.is_some_and(|h| h >= snapshot.revision()) => Ok(None),
+            other => other,
         };
 
         match result {
@@ -212,16 +219,39 @@ impl SnapshotCache {
             }
         }
     }
+}
 
-    /// Decodes `bytes` if they hold a newer revision. `Ok(None)` means the
-    /// bytes hold the revision already held.
-    fn accept(&self, held: Option<u64>, bytes: &[u8]) -> Result<Option<Snapshot>, RefreshError> {
-        let offered = Snapshot::peek_revision(bytes)?;
-        match held {
-            Some(held) if offered < held => Err(RefreshError::Older { offered, held }),
-            Some(held) if offered == held => Ok(None),
-            _ => Ok(Some(Snapshot::decode(bytes)?)),
-        }
+/// A fetch outcome checked against the held revision, with a newer
+/// snapshot decoded: `Ok(None)` confirms the held one.
+#[derive(Debug)]
+pub struct Checked(Result<Option<Snapshot>, RefreshError>);
+
+/// Checks a fetch outcome against the held revision and decodes a newer
+/// snapshot. It needs no access to the cache, so the glue decodes, the
+/// step that allocates the most, without holding the cache borrowed.
+pub fn check(held: Option<u64>, outcome: FetchOutcome) -> Checked {
+    let result = match outcome {
+        FetchOutcome::NotModified if held.is_some() => Ok(None),
+        FetchOutcome::NotModified => Err(RefreshError::UnexpectedNotModified),
+        FetchOutcome::Body(bytes) => accept(held, &bytes),
+        FetchOutcome::Status(status) => Err(RefreshError::Status {
+            status,
+            hint: status_hint(status),
+        }),
+        FetchOutcome::Network(reason) => Err(RefreshError::Network(reason)),
+        FetchOutcome::TimedOut(after) => Err(RefreshError::TimedOut(after)),
+    };
+    Checked(result)
+}
+
+/// Decodes `bytes` if they hold a newer revision. `Ok(None)` means the
+/// bytes hold the revision already held.
+fn accept(held: Option<u64>, bytes: &[u8]) -> Result<Option<Snapshot>, RefreshError> {
+    let offered = Snapshot::peek_revision(bytes)?;
+    match held {
+        Some(held) if offered < held => Err(RefreshError::Older { offered, held }),
+        Some(held) if offered == held => Ok(None),
+        _ => Ok(Some(Snapshot::decode(bytes)?)),
     }
 }
 
@@ -289,6 +319,16 @@ mod tests {
         };
         assert_eq!(applied, expected);
         assert_eq!(revision(&cache), Some(6));
+    }
+
+    #[test]
+    fn checked_snapshot_overtaken_by_newer_install_is_dropped() {
+        let mut cache = loaded(5);
+        let slow = check(cache.held_revision(), FetchOutcome::Body(bytes(6)));
+        cache.apply(20.0, FetchOutcome::Body(bytes(7)), false);
+        let applied = cache.install(30.0, slow, true);
+        assert_eq!(applied, Applied::Confirmed { recovered_after: 0 });
+        assert_eq!(revision(&cache), Some(7));
     }
 
     #[test]

@@ -14,7 +14,8 @@ use cascade_shared::{EvalError, Evaluation, Reason, Snapshot, id};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::evaluate::{self, JsonValue};
+use crate::evaluate;
+use crate::json;
 use crate::reply::Reply;
 
 /// Largest request body the OFREP endpoints read, in bytes.
@@ -153,36 +154,6 @@ fn describe(value: &Value) -> String {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct FlagMetadata {
-    level: &'static str,
-    revision: u64,
-    snapshot_age_seconds: u64,
-    cascade_reason: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct Success<'a> {
-    key: &'a str,
-    value: JsonValue<'a>,
-    reason: &'static str,
-    metadata: FlagMetadata,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SetMetadata {
-    revision: u64,
-    snapshot_age_seconds: u64,
-}
-
-#[derive(Debug, Serialize)]
-struct BulkSuccess<'a> {
-    flags: Vec<Success<'a>>,
-    metadata: SetMetadata,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 struct Failure<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<&'a str>,
@@ -198,18 +169,54 @@ pub fn ofrep_reason(reason: Reason) -> &'static str {
     }
 }
 
-fn success<'a>(evaluation: &Evaluation<'a>, age_seconds: u64) -> Success<'a> {
-    Success {
-        key: evaluation.key,
-        value: JsonValue(evaluation.value),
-        reason: ofrep_reason(evaluation.reason),
-        metadata: FlagMetadata {
-            level: evaluation.level.as_str(),
-            revision: evaluation.revision,
-            snapshot_age_seconds: age_seconds,
-            cascade_reason: evaluation.reason.as_str(),
-        },
+/// The metadata fields that every flag of one answer shares, revision and
+/// snapshot age, written once per answer, up to the evaluator's reason.
+fn shared_metadata(revision: u64, age_seconds: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(80);
+    out.extend_from_slice(b",\"revision\":");
+    json::push_u64(&mut out, revision);
+    out.extend_from_slice(b",\"snapshotAgeSeconds\":");
+    json::push_u64(&mut out, age_seconds);
+    out.extend_from_slice(b",\"cascadeReason\":");
+    out
+}
+
+/// Appends one flag's OFREP success object: key, value, reason and the
+/// metadata (level, the `shared` revision and age, evaluator reason).
+fn push_success(out: &mut Vec<u8>, evaluation: &Evaluation<'_>, shared: &[u8]) {
+    out.extend_from_slice(b"{\"key\":");
+    json::push_plain(out, evaluation.key);
+    out.extend_from_slice(b",\"value\":");
+    json::push_value(out, evaluation.value);
+    match evaluation.reason {
+        Reason::TargetingMatch => out.extend_from_slice(b",\"reason\":\"TARGETING_MATCH\""),
+        Reason::Default | Reason::UnknownTenant => out.extend_from_slice(b",\"reason\":\"STATIC\""),
     }
+    out.extend_from_slice(b",\"metadata\":{\"level\":");
+    json::push_level(out, evaluation.level);
+    out.extend_from_slice(shared);
+    json::push_reason(out, evaluation.reason);
+    out.extend_from_slice(b"}}");
+}
+
+/// The bulk body: every flag's success object and the set's metadata.
+fn bulk_body(evaluations: &[Evaluation<'_>], revision: u64, age_seconds: u64) -> Vec<u8> {
+    let capacity = (evaluate::BYTES_PER_FLAG + 64) * evaluations.len() + 64;
+    let mut out = Vec::with_capacity(capacity);
+    let shared = shared_metadata(revision, age_seconds);
+    out.extend_from_slice(b"{\"flags\":[");
+    for (index, evaluation) in evaluations.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        push_success(&mut out, evaluation, &shared);
+    }
+    out.extend_from_slice(b"],\"metadata\":{\"revision\":");
+    json::push_u64(&mut out, revision);
+    out.extend_from_slice(b",\"snapshotAgeSeconds\":");
+    json::push_u64(&mut out, age_seconds);
+    out.extend_from_slice(b"}}");
+    out
 }
 
 /// An OFREP error response. `key` is set on the single-flag endpoint.
@@ -230,8 +237,12 @@ pub fn evaluate_one(
     age_seconds: u64,
 ) -> Reply {
     match snapshot.evaluate(&context.tenant, Some(&context.user), key) {
-        Ok(evaluation) => Reply::json(200, &success(&evaluation, age_seconds))
-            .with_header("cache-control", "no-store"),
+        Ok(evaluation) => {
+            let mut body = Vec::with_capacity(evaluate::BYTES_PER_FLAG + 64);
+            let shared = shared_metadata(evaluation.revision, age_seconds);
+            push_success(&mut body, &evaluation, &shared);
+            Reply::json_bytes(200, body).with_header("cache-control", "no-store")
+        }
         Err(err) => failure(Some(key), &from_eval_error(err)),
     }
 }
@@ -250,17 +261,8 @@ pub fn evaluate_bulk(
     }
     match snapshot.evaluate_all(&context.tenant, Some(&context.user)) {
         Ok(evaluations) => {
-            let body = BulkSuccess {
-                flags: evaluations
-                    .iter()
-                    .map(|e| success(e, age_seconds))
-                    .collect(),
-                metadata: SetMetadata {
-                    revision: snapshot.revision(),
-                    snapshot_age_seconds: age_seconds,
-                },
-            };
-            evaluate::cacheable(Reply::json(200, &body), etag, caching.max_age)
+            let body = bulk_body(&evaluations, snapshot.revision(), age_seconds);
+            evaluate::cacheable(Reply::json_bytes(200, body), etag, caching.max_age)
         }
         Err(err) => failure(None, &from_eval_error(err)),
     }
@@ -324,6 +326,86 @@ mod tests {
         OfrepContext {
             tenant: "acme".into(),
             user: user.into(),
+        }
+    }
+
+    /// The OFREP success shapes, derived with serde: the reference that
+    /// the hand-written bodies must match byte for byte.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ReferenceMetadata<'a> {
+        level: &'a str,
+        revision: u64,
+        snapshot_age_seconds: u64,
+        cascade_reason: &'a str,
+    }
+
+    #[derive(serde::Serialize)]
+    struct ReferenceSuccess<'a> {
+        key: &'a str,
+        value: Value,
+        reason: &'a str,
+        metadata: ReferenceMetadata<'a>,
+    }
+
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ReferenceSetMetadata {
+        revision: u64,
+        snapshot_age_seconds: u64,
+    }
+
+    #[derive(serde::Serialize)]
+    struct ReferenceBulk<'a> {
+        flags: Vec<ReferenceSuccess<'a>>,
+        metadata: ReferenceSetMetadata,
+    }
+
+    fn reference_success<'a>(evaluation: &'a Evaluation<'a>, age: u64) -> ReferenceSuccess<'a> {
+        ReferenceSuccess {
+            key: evaluation.key,
+            value: crate::evaluate::tests::reference_value(evaluation.value),
+            reason: ofrep_reason(evaluation.reason),
+            metadata: ReferenceMetadata {
+                level: evaluation.level.as_str(),
+                revision: evaluation.revision,
+                snapshot_age_seconds: age,
+                cascade_reason: evaluation.reason.as_str(),
+            },
+        }
+    }
+
+    #[test]
+    fn bodies_match_serde_json_byte_for_byte() {
+        use crate::evaluate::tests::{ESCAPED_USER, every_type};
+
+        let snapshot = every_type();
+        let caching = Caching {
+            if_none_match: None,
+            max_age: 5,
+        };
+        for user in [ESCAPED_USER, "bob"] {
+            let age = 86_400;
+            let evaluations = snapshot.evaluate_all("acme", Some(user)).unwrap();
+            let reference = ReferenceBulk {
+                flags: evaluations
+                    .iter()
+                    .map(|e| reference_success(e, age))
+                    .collect(),
+                metadata: ReferenceSetMetadata {
+                    revision: snapshot.revision(),
+                    snapshot_age_seconds: age,
+                },
+            };
+            let reply = evaluate_bulk(&snapshot, &context(user), age, caching);
+            let expected = serde_json::to_string(&reference).unwrap();
+            assert_eq!(String::from_utf8(reply.body).unwrap(), expected, "{user:?}");
+
+            for evaluation in &evaluations {
+                let reply = evaluate_one(&snapshot, evaluation.key, &context(user), age);
+                let expected = serde_json::to_string(&reference_success(evaluation, age)).unwrap();
+                assert_eq!(String::from_utf8(reply.body).unwrap(), expected, "{user:?}");
+            }
         }
     }
 

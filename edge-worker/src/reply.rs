@@ -37,6 +37,15 @@ impl Reply {
         }
     }
 
+    /// Builds a JSON response from a body already written.
+    pub fn json_bytes(status: u16, body: Vec<u8>) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type", JSON.to_owned())],
+            body,
+        }
+    }
+
     /// Builds an empty response, such as 204 or 304.
     pub fn empty(status: u16) -> Reply {
         Reply {

@@ -48,6 +48,20 @@ pub enum Routed {
     BadEncoding { segment: String },
 }
 
+/// Returns the path of a serialized absolute URL, still percent-encoded,
+/// without query and fragment: `http://h:1/a%2Fb?c` gives `/a%2Fb`. The
+/// runtime serializes request URLs the WHATWG way, which always writes a
+/// path after the authority of an `http` or `https` URL.
+pub fn path_of_url(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(url, |at| &url[at + 3..]);
+    let Some(start) = after_scheme.find('/') else {
+        return "/";
+    };
+    let path = &after_scheme[start..];
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    &path[..end]
+}
+
 /// Routes a request. `path` is the URL path as sent, still percent-encoded,
 /// so that an encoded `/` inside a user id stays inside its segment.
 ///
@@ -147,6 +161,27 @@ mod tests {
         match route(method, path) {
             Routed::Endpoint(route) => route,
             other => panic!("{method} {path}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn path_of_url_drops_origin_query_and_fragment() {
+        let cases = [
+            ("http://127.0.0.1:8787/healthz", "/healthz"),
+            (
+                "https://edge.example/v1/tenants/a/users/x%2Fy/flags?z=1",
+                "/v1/tenants/a/users/x%2Fy/flags",
+            ),
+            (
+                "http://h/ofrep/v1/evaluate/flags#top",
+                "/ofrep/v1/evaluate/flags",
+            ),
+            ("http://h/", "/"),
+            ("http://h", "/"),
+            ("http://user:p%2Fw@h/a?b/c", "/a"),
+        ];
+        for (url, path) in cases {
+            assert_eq!(path_of_url(url), path, "{url}");
         }
     }
 
