@@ -93,12 +93,8 @@ fi
 
 say "building the control plane (cargo build, $profile profile)"
 cargo build "${cargo_profile_flag[@]}" -p cascade-control-plane
-say "building the edge worker (worker-build --release)"
-(
-    cd edge-worker
-    WASM_BINDGEN_BIN=wasm-bindgen ESBUILD_BIN=../node_modules/.bin/esbuild \
-        WASM_OPT_BIN=../node_modules/.bin/wasm-opt worker-build --release
-)
+say "building the edge worker (edge-worker/build.sh)"
+bash edge-worker/build.sh
 
 # --- start, and stop on exit ---
 

@@ -40,8 +40,7 @@ step "JS package tests in Node and headless Chromium"
 # against workerd through Miniflare; the tests start and stop their own
 # test control planes and workers.
 step "edge worker build"
-(cd edge-worker && WASM_BINDGEN_BIN=wasm-bindgen ESBUILD_BIN=../node_modules/.bin/esbuild \
-    WASM_OPT_BIN=../node_modules/.bin/wasm-opt worker-build --release)
+bash edge-worker/build.sh
 step "edge worker tests in workerd"
 node --test --test-concurrency=1 'edge-worker/test/*.test.mjs'
 
@@ -52,8 +51,7 @@ node --test --test-concurrency=1 'edge-worker/test/*.test.mjs'
 # quick when an earlier section already made it.
 step "end-to-end: builds"
 cargo build -p cascade-control-plane
-(cd edge-worker && WASM_BINDGEN_BIN=wasm-bindgen ESBUILD_BIN=../node_modules/.bin/esbuild \
-    WASM_OPT_BIN=../node_modules/.bin/wasm-opt worker-build --release)
+bash edge-worker/build.sh
 bash js-package/build.sh
 step "end-to-end tests"
 node --test --test-concurrency=1 'tests/e2e/*.test.mjs'
