@@ -16,19 +16,19 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
-use worker::js_sys::Uint8Array;
-use worker::wasm_bindgen::{self, JsValue, prelude::wasm_bindgen};
+use worker::js_sys::{Promise, Uint8Array};
+use worker::wasm_bindgen::{self, JsCast, JsValue, prelude::wasm_bindgen};
 use worker::wasm_bindgen_futures::{JsFuture, future_to_promise};
 use worker::{
-    AbortController, Context, Date, Delay, Env, Fetch, Headers, Method, Request, RequestInit,
-    event, web_sys, worker_sys,
+    AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit, event,
+    web_sys, worker_sys,
 };
 
 use crate::app::{self, Loaded};
 use crate::boundary::{self, RequestParts};
 use crate::config::{Config, ConfigError, RawConfig};
 use crate::loader::{self, Applied, FetchOutcome, Plan, SnapshotCache};
-use crate::ofrep::MAX_BODY_BYTES;
+use crate::ofrep::{MAX_BODY_BYTES, OfrepError};
 use crate::reply::{self, ProblemKind, Reply};
 use crate::route::{self, Route, Routed};
 
@@ -38,6 +38,8 @@ extern "C" {
     fn request_parts(request: &web_sys::Request) -> String;
     #[wasm_bindgen(js_name = buildResponse)]
     fn build_response(status: u16, head: &str, body: &[u8]) -> web_sys::Response;
+    #[wasm_bindgen(js_name = readBody)]
+    fn read_body_within(request: &web_sys::Request, limit: u32) -> Promise;
 }
 
 thread_local! {
@@ -98,7 +100,15 @@ pub fn fetch(request: web_sys::Request, env: Env, ctx: worker_sys::Context) -> J
         let body = if reads_body {
             match read_body(&request, parts.content_length.as_deref()).await {
                 Ok(body) => body,
-                Err(reply) => return Ok(respond(reply)),
+                Err(err) => {
+                    let key = match &route {
+                        Route::OfrepOne { key } => Some(key.as_str()),
+                        _ => None,
+                    };
+                    let mut reply = crate::ofrep::failure(key, &err);
+                    reply::add_cors(&mut reply, &config, parts.origin.as_deref());
+                    return Ok(respond(reply));
+                }
             }
         } else {
             Vec::new()
@@ -172,7 +182,8 @@ fn config(env: &Env) -> Result<Rc<Config>, ConfigError> {
 }
 
 fn now_ms() -> f64 {
-    Date::now().as_millis() as f64
+    // The static Date.now(): worker::Date::now() constructs a Date object.
+    worker::js_sys::Date::now()
 }
 
 /// Asks the cache what this request does about the snapshot, and starts
@@ -292,32 +303,32 @@ async fn fetch_snapshot(config: &Config, if_none_match: Option<String>) -> Fetch
     }
 }
 
-/// Reads an OFREP request body, rejecting one that declares more than
-/// [`MAX_BODY_BYTES`] before reading it.
+/// Reads an OFREP request body of at most [`MAX_BODY_BYTES`], rejecting
+/// one that declares more before reading it, and stopping a longer one as
+/// soon as it passes the limit.
 async fn read_body(
     request: &web_sys::Request,
     content_length: Option<&str>,
-) -> Result<Vec<u8>, Reply> {
+) -> Result<Vec<u8>, OfrepError> {
     let declared = content_length.and_then(|value| value.parse::<usize>().ok());
     if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
-        return Err(crate::ofrep::failure(
-            None,
-            &crate::ofrep::OfrepError::BodyTooLarge,
-        ));
+        return Err(OfrepError::BodyTooLarge);
     }
-    let read = match request.array_buffer() {
-        Ok(promise) => JsFuture::from(promise).await,
-        Err(err) => Err(err),
-    };
-    match read {
-        Ok(buffer) => Ok(Uint8Array::new(&buffer).to_vec()),
+    let limit = u32::try_from(MAX_BODY_BYTES).unwrap_or(u32::MAX);
+    match JsFuture::from(read_body_within(request, limit)).await {
+        Ok(body) if body.is_null() => Err(OfrepError::BodyTooLarge),
+        Ok(body) => Ok(Uint8Array::new(&body).to_vec()),
         Err(err) => {
-            let reason = match err.as_string() {
+            let text = match err.dyn_ref::<worker::js_sys::Error>() {
+                Some(error) => error.message().as_string(),
+                None => err.as_string(),
+            };
+            let reason = match text {
                 Some(text) => format!("reading the body failed: {text}"),
                 None => "reading the body failed".to_owned(),
             };
-            let err = crate::ofrep::OfrepError::Malformed { reason };
-            Err(crate::ofrep::failure(None, &err))
+            tracing::warn!(cause = %reason, "OFREP request body could not be read");
+            Err(OfrepError::Malformed { reason })
         }
     }
 }

@@ -10,27 +10,63 @@
 
 const ABSENT = "\u0000";
 
-const READ_HEADERS = [
-  "origin",
-  "authorization",
-  "x-api-key",
-  "content-type",
-  "if-none-match",
-  "content-length",
-];
+// In the order of RequestParts in boundary.rs. The body headers matter
+// only to POST, the one method with a body that the worker reads.
+const READ_HEADERS = ["origin", "authorization", "x-api-key", "content-type", "if-none-match", "content-length"];
+const BODY_HEADERS = new Set(["content-type", "content-length"]);
 
 /**
  * Returns the method, the URL and the headers the worker reads, joined by
- * "\n"; a header the request lacks is "\0".
+ * "\n". A header the request lacks is "\0", and so are the body headers of
+ * a request other than POST.
  */
 export function requestParts(request) {
   const headers = request.headers;
-  let joined = request.method + "\n" + request.url;
+  const method = request.method;
+  const post = method === "POST";
+  let joined = method + "\n" + request.url;
   for (const name of READ_HEADERS) {
-    const value = headers.get(name);
+    const value = post || !BODY_HEADERS.has(name) ? headers.get(name) : null;
     joined += "\n" + (value === null ? ABSENT : value);
   }
   return joined;
+}
+
+/**
+ * Reads a request body of at most `limit` bytes. Resolves to the bytes, or
+ * to null when the body is longer. The rest of a longer body is read and
+ * dropped chunk by chunk: it is never held whole, and the client, still
+ * sending, gets the 413 instead of a reset connection.
+ */
+export async function readBody(request, limit) {
+  if (request.body === null) {
+    return new Uint8Array(0);
+  }
+  const reader = request.body.getReader();
+  let chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) {
+      break;
+    }
+    size += value.byteLength;
+    if (size > limit) {
+      chunks = null;
+    } else {
+      chunks.push(value);
+    }
+  }
+  if (chunks === null) {
+    return null;
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
 }
 
 /**

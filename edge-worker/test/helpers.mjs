@@ -21,9 +21,7 @@ const COMPATIBILITY_DATE = "2026-07-01";
 export function requireBuild() {
   if (!existsSync(join(BUILD_DIR, "index.js"))) {
     throw new Error(
-      `${BUILD_DIR}/index.js is missing: build the worker first with ` +
-        "`cd edge-worker && WASM_BINDGEN_BIN=wasm-bindgen ESBUILD_BIN=../node_modules/.bin/esbuild " +
-        "WASM_OPT_BIN=../node_modules/.bin/wasm-opt worker-build --release`",
+      `${BUILD_DIR}/index.js is missing: build the worker first with \`bash edge-worker/build.sh\``,
     );
   }
 }
