@@ -1,13 +1,18 @@
 // Measures the worker in workerd without wrangler dev's proxy: Miniflare
-// serves the built worker and a constant-response worker on 127.0.0.1, and
-// wrk loads each endpoint in turn.
+// serves the built worker and three constant-response workers on
+// 127.0.0.1 (JavaScript with a small body, JavaScript with the all-flags
+// body, and a Rust worker built like the edge worker), and wrk loads each
+// endpoint in turn, for several rounds. The table gives each endpoint's
+// median over the rounds and its ratio to the medians of the JavaScript
+// and the Rust constant workers, measured in the same run.
 //
-// Usage: node edge-worker/bench/direct.mjs WORKLOAD_DIR [SECONDS]
+// Usage: node edge-worker/bench/direct.mjs WORKLOAD_DIR [SECONDS] [ROUNDS]
 //
 // WORKLOAD_DIR holds s.snap and workload.json from the shared crate's
-// write-workload example.
+// write-workload example. SECONDS (default 10) is one wrk run; ROUNDS
+// (default 3) is how often every endpoint runs.
 
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,62 +20,134 @@ import { join } from "node:path";
 
 import { Miniflare } from "miniflare";
 
-import { startTestControlPlane, startWorker } from "../test/helpers.mjs";
+import { ROOT, startTestControlPlane, startWorker } from "../test/helpers.mjs";
 
-const [workloadDir, seconds = "10"] = process.argv.slice(2);
+const [workloadDir, seconds = "10", rounds = "3"] = process.argv.slice(2);
 if (!workloadDir) {
-  console.error("usage: node edge-worker/bench/direct.mjs WORKLOAD_DIR [SECONDS]");
+  console.error("usage: node edge-worker/bench/direct.mjs WORKLOAD_DIR [SECONDS] [ROUNDS]");
   process.exit(2);
 }
 const sidecar = JSON.parse(readFileSync(join(workloadDir, "workload.json"), "utf8"));
 const lookup = sidecar.snapshots.find((s) => s.file === "s.snap").lookups.find((l) => l.level === "user");
 const work = mkdtempSync(join(tmpdir(), "cascade-edge-direct-"));
 
-const cp = await startTestControlPlane();
-cp.serve(readFileSync(join(workloadDir, "s.snap")), sidecar.revision);
-const worker = await startWorker({ CONTROL_PLANE_URL: cp.url, REFRESH_INTERVAL_SECONDS: "0.5" }, { port: 0 });
-const trivial = new Miniflare({
-  modules: true,
-  script: 'const B = JSON.stringify({ key: "beta", value: true });\n' +
-    'export default { fetch() { return new Response(B, { headers: { "content-type": "application/json" } }); } };',
-  compatibilityDate: "2026-07-01",
-  host: "127.0.0.1",
-  port: 0,
-  cf: false,
-});
-const trivialUrl = await trivial.ready;
+/** A Miniflare worker that answers every request with `body`. */
+async function constantWorker(body) {
+  const mf = new Miniflare({
+    modules: true,
+    script:
+      `const B = ${JSON.stringify(body)};\n` +
+      'export default { fetch() { return new Response(B, { headers: { "content-type": "application/json" } }); } };',
+    compatibilityDate: "2026-07-01",
+    host: "127.0.0.1",
+    port: 0,
+    cf: false,
+  });
+  return { mf, url: new URL(await mf.ready).origin + "/" };
+}
+
+/** The Rust constant worker, built now with its build script. */
+async function rustConstantWorker() {
+  const dir = join(ROOT, "edge-worker/bench/constant-worker");
+  execFileSync("bash", [join(dir, "build.sh")], { stdio: ["ignore", "ignore", "inherit"] });
+  const build = join(dir, "build");
+  const mf = new Miniflare({
+    modules: true,
+    modulesRoot: build,
+    scriptPath: join(build, "index.js"),
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
+    compatibilityDate: "2026-07-01",
+    host: "127.0.0.1",
+    port: 0,
+    cf: false,
+  });
+  return { mf, url: new URL(await mf.ready).origin + "/" };
+}
 
 // wrk runs as a child process without blocking this process, which also
 // serves the test control plane.
 const run = promisify(execFile);
 
-async function wrk(label, url, extra = []) {
+/** One wrk run after a 2-second warm-up; returns req/s, p50, p99, non-2xx. */
+async function wrk(url, extra) {
   await run("wrk", ["-t2", "-c16", "-d2s", ...extra, url]);
   const { stdout: out } = await run("wrk", ["-t2", "-c16", `-d${seconds}s`, "--latency", ...extra, url]);
-  const pick = (re) => (out.match(re) ?? [])[1] ?? "?";
-  const rps = pick(/Requests\/sec:\s+([\d.]+)/);
-  const p50 = pick(/\n\s+50%\s+(\S+)/);
-  const p99 = pick(/\n\s+99%\s+(\S+)/);
-  const errors = pick(/Non-2xx or 3xx responses:\s+(\d+)/);
-  console.log(`| ${label} | ${rps} | ${p50} | ${p99} | ${errors === "?" ? 0 : errors} |`);
+  const pick = (re) => (out.match(re) ?? [])[1];
+  return {
+    rps: Number(pick(/Requests\/sec:\s+([\d.]+)/)),
+    p50: pick(/\n\s+50%\s+(\S+)/) ?? "?",
+    p99: pick(/\n\s+99%\s+(\S+)/) ?? "?",
+    errors: Number(pick(/Non-2xx or 3xx responses:\s+(\d+)/) ?? 0),
+  };
 }
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+/** wrk latencies such as "812.00us", "7.2ms" or "1.1s", in milliseconds. */
+const millis = (text) => {
+  const [, number, unit] = text.match(/^([\d.]+)(us|ms|s)$/) ?? [, NaN, "ms"];
+  return Number(number) * { us: 0.001, ms: 1, s: 1000 }[unit];
+};
+const formatMs = (ms) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(2)) + " ms";
+
+const cp = await startTestControlPlane();
+cp.serve(readFileSync(join(workloadDir, "s.snap")), sidecar.revision);
+const worker = await startWorker({ CONTROL_PLANE_URL: cp.url, REFRESH_INTERVAL_SECONDS: "0.5" }, { port: 0 });
+const constants = [];
 
 try {
   const base = new URL(worker.url).origin;
   const user = encodeURIComponent(lookup.user);
+  const allUrl = `${base}/v1/tenants/${lookup.tenant}/users/${user}/flags`;
+  const allBody = await (await fetch(allUrl)).text();
+  const small = await constantWorker(JSON.stringify({ key: "beta", value: true }));
+  const large = await constantWorker(allBody);
+  const rust = await rustConstantWorker();
+  constants.push(small, large, rust);
+
   const lua = join(work, "ofrep.lua");
   const body = JSON.stringify({ context: { targetingKey: lookup.user, tenantId: lookup.tenant } });
   writeFileSync(lua, `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`);
 
-  console.log("| Endpoint | req/s | p50 | p99 | non-2xx |\n|---|---|---|---|---|");
-  await wrk("constant-response worker", new URL(trivialUrl).origin + "/");
-  await wrk("GET /healthz", `${base}/healthz`);
-  await wrk("GET one flag", `${base}/v1/tenants/${lookup.tenant}/users/${user}/flags/${lookup.flag}`);
-  await wrk("GET all 200 flags", `${base}/v1/tenants/${lookup.tenant}/users/${user}/flags`);
-  await wrk("POST OFREP bulk (200 flags)", `${base}/ofrep/v1/evaluate/flags`, ["-s", lua]);
-  await wrk("constant-response worker (again)", new URL(trivialUrl).origin + "/");
+  const endpoints = [
+    ["constant-response worker", small.url, []],
+    [`constant-response worker, ${allBody.length.toLocaleString("en")}-byte body`, large.url, []],
+    ["constant-response Rust worker", rust.url, []],
+    ["GET /healthz", `${base}/healthz`, []],
+    ["GET one flag", `${allUrl}/${lookup.flag}`, []],
+    ["GET all 200 flags", allUrl, []],
+    ["POST OFREP bulk (200 flags)", `${base}/ofrep/v1/evaluate/flags`, ["-s", lua]],
+  ];
+  const results = endpoints.map(() => []);
+  for (let round = 0; round < Number(rounds); round += 1) {
+    for (const [index, [, url, extra]] of endpoints.entries()) {
+      results[index].push(await wrk(url, extra));
+    }
+    console.error(`round ${round + 1} of ${rounds} done`);
+  }
+
+  const baseline = median(results[0].map((r) => r.rps));
+  const rustBaseline = median(results[2].map((r) => r.rps));
+  console.log(
+    "| Endpoint | req/s (median) | of JS constant | of Rust constant | p50 | p99 | non-2xx |\n" +
+      "|---|---|---|---|---|---|---|",
+  );
+  for (const [index, [label]] of endpoints.entries()) {
+    const runs = results[index];
+    const rps = median(runs.map((r) => r.rps));
+    const p50 = formatMs(median(runs.map((r) => millis(r.p50))));
+    const p99 = formatMs(median(runs.map((r) => millis(r.p99))));
+    const errors = runs.reduce((sum, r) => sum + r.errors, 0);
+    const share = (of) => `${((100 * rps) / of).toFixed(0)}%`;
+    console.log(
+      `| ${label} | ${rps.toFixed(0)} | ${share(baseline)} | ${share(rustBaseline)} | ${p50} | ${p99} | ${errors} |`,
+    );
+  }
+  console.log(`\nreq/s of each round: ${results.map((runs) => runs.map((r) => r.rps.toFixed(0)).join("/")).join(", ")}`);
 } finally {
-  await trivial.dispose();
+  for (const constant of constants) await constant.mf.dispose();
   await worker.dispose();
   await cp.close();
   rmSync(work, { recursive: true, force: true });
