@@ -14,6 +14,9 @@ import * as bindings from "./index_bg.js";
 import wasmModule from "./index.wasm";
 $SNIPPET_JS_IMPORTS
 
+// The OFREP endpoints accept at most this many body bytes.
+const MAX_BODY_BYTES = 64 * 1024;
+
 const instance = new WebAssembly.Instance(wasmModule, {
   "./index_bg.js": bindings,
   $SNIPPET_WASM_IMPORTS
@@ -21,19 +24,74 @@ const instance = new WebAssembly.Instance(wasmModule, {
 bindings.__wbg_set_wasm(instance.exports);
 instance.exports.__wbindgen_start?.();
 
+/**
+ * Reads a POST body for the Rust side: the bytes, null when the body is
+ * longer than MAX_BODY_BYTES, or a string that says why reading failed.
+ * A longer body without Content-Length is read to its end but dropped chunk
+ * by chunk, so it is never held whole and the client, still sending, gets
+ * the 413 instead of a reset connection.
+ */
+async function readBody(request) {
+  if (request.body === null) {
+    return new Uint8Array(0);
+  }
+  try {
+    const declared = request.headers.get("content-length");
+    if (declared !== null) {
+      // The declared length frames the body.
+      return Number(declared) > MAX_BODY_BYTES ? null : new Uint8Array(await request.arrayBuffer());
+    }
+    const reader = request.body.getReader();
+    let chunks = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        break;
+      }
+      size += value.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        chunks = null;
+      } else {
+        chunks.push(value);
+      }
+    }
+    if (chunks === null) {
+      return null;
+    }
+    const body = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      body.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return body;
+  } catch (error) {
+    return String(error);
+  }
+}
+
+/** Calls the Rust handler, logging a trap of the wasm instance. */
+function handle(request, env, ctx, body) {
+  try {
+    return bindings.fetch(request, env, ctx, body);
+  } catch (error) {
+    if (error instanceof WebAssembly.RuntimeError) {
+      console.error(JSON.stringify({
+        level: "ERROR",
+        fields: { message: "the worker's wasm trapped", cause: String(error) },
+        target: "cascade_edge_worker::shim",
+      }));
+    }
+    throw error;
+  }
+}
+
 export default {
   fetch(request, env, ctx) {
-    try {
-      return bindings.fetch(request, env, ctx);
-    } catch (error) {
-      if (error instanceof WebAssembly.RuntimeError) {
-        console.error(JSON.stringify({
-          level: "ERROR",
-          fields: { message: "the worker's wasm trapped", cause: String(error) },
-          target: "cascade_edge_worker::shim",
-        }));
-      }
-      throw error;
+    if (request.method === "POST") {
+      return readBody(request).then((body) => handle(request, env, ctx, body));
     }
+    return handle(request, env, ctx, undefined);
   },
 };

@@ -16,9 +16,8 @@ pub struct RequestParts {
     pub origin: Option<String>,
     pub authorization: Option<String>,
     pub api_key: Option<String>,
-    pub content_type: Option<String>,
     pub if_none_match: Option<String>,
-    pub content_length: Option<String>,
+    pub content_type: Option<String>,
 }
 
 impl RequestParts {
@@ -38,9 +37,8 @@ impl RequestParts {
             origin: header(),
             authorization: header(),
             api_key: header(),
-            content_type: header(),
             if_none_match: header(),
-            content_length: header(),
+            content_type: header(),
         }
     }
 
@@ -83,21 +81,20 @@ mod tests {
 
     #[test]
     fn parse_reads_present_and_absent_headers() {
-        let joined = "POST\nhttp://h/ofrep/v1/evaluate/flags\nhttps://app.example\n\0\nk1\napplication/json\n\0\n52";
+        let joined = "POST\nhttp://h/ofrep/v1/evaluate/flags\nhttps://app.example\n\0\nk1\n\0\napplication/json";
         let parts = RequestParts::parse(joined);
         assert_eq!(parts.method, "POST");
         assert_eq!(parts.url, "http://h/ofrep/v1/evaluate/flags");
         assert_eq!(parts.origin.as_deref(), Some("https://app.example"));
         assert_eq!(parts.authorization, None);
         assert_eq!(parts.api_key.as_deref(), Some("k1"));
-        assert_eq!(parts.content_type.as_deref(), Some("application/json"));
         assert_eq!(parts.if_none_match, None);
-        assert_eq!(parts.content_length.as_deref(), Some("52"));
+        assert_eq!(parts.content_type.as_deref(), Some("application/json"));
     }
 
     #[test]
     fn parse_keeps_empty_header_apart_from_absent() {
-        let parts = RequestParts::parse("GET\nhttp://h/\n\n\0\n\0\n\0\n\0\n\0");
+        let parts = RequestParts::parse("GET\nhttp://h/\n\n\0\n\0\n\0\n\0");
         assert_eq!(parts.origin.as_deref(), Some(""));
         assert_eq!(parts.authorization, None);
     }
@@ -107,7 +104,7 @@ mod tests {
         let parts = RequestParts::parse("GET");
         assert_eq!(parts.method, "GET");
         assert_eq!(parts.url, "");
-        assert_eq!(parts.content_length, None);
+        assert_eq!(parts.content_type, None);
     }
 
     #[test]

@@ -16,9 +16,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
-use worker::js_sys::{Promise, Uint8Array};
-use worker::wasm_bindgen::{self, JsCast, JsValue, prelude::wasm_bindgen};
-use worker::wasm_bindgen_futures::{JsFuture, future_to_promise};
+use worker::js_sys::Uint8Array;
+use worker::wasm_bindgen::{self, JsValue, prelude::wasm_bindgen};
+use worker::wasm_bindgen_futures::future_to_promise;
 use worker::{
     AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit, event,
     web_sys, worker_sys,
@@ -28,7 +28,7 @@ use crate::app::{self, Loaded};
 use crate::boundary::{self, RequestParts};
 use crate::config::{Config, ConfigError, RawConfig};
 use crate::loader::{self, Applied, FetchOutcome, Plan, SnapshotCache};
-use crate::ofrep::{MAX_BODY_BYTES, OfrepError};
+use crate::ofrep::OfrepError;
 use crate::reply::{self, ProblemKind, Reply};
 use crate::route::{self, Route, Routed};
 
@@ -38,8 +38,6 @@ extern "C" {
     fn request_parts(request: &web_sys::Request) -> String;
     #[wasm_bindgen(js_name = buildResponse)]
     fn build_response(status: u16, head: &str, body: &[u8]) -> web_sys::Response;
-    #[wasm_bindgen(js_name = readBody)]
-    fn read_body_within(request: &web_sys::Request, limit: u32) -> Promise;
 }
 
 thread_local! {
@@ -70,9 +68,16 @@ fn start() {
 }
 
 /// Handles a request: returns a `Response`, or a promise of one when the
-/// request has to wait for the first snapshot or read a body.
+/// request has to wait for the first snapshot. `body` is what `shim.js`
+/// read from a POST request: the bytes, `null` for a body over the limit,
+/// a string that says why reading failed, or `undefined` for other methods.
 #[wasm_bindgen(js_name = fetch)]
-pub fn fetch(request: web_sys::Request, env: Env, ctx: worker_sys::Context) -> JsValue {
+pub fn fetch(
+    request: web_sys::Request,
+    env: Env,
+    ctx: worker_sys::Context,
+    body: JsValue,
+) -> JsValue {
     let parts = RequestParts::parse(&request_parts(&request));
     let config = match config(&env) {
         Ok(config) => config,
@@ -90,32 +95,44 @@ pub fn fetch(request: web_sys::Request, env: Env, ctx: worker_sys::Context) -> J
         ));
     };
 
+    let body = match body_bytes(&body) {
+        Ok(body) => body,
+        Err(err) => {
+            let key = match &route {
+                Route::OfrepOne { key } => Some(key.as_str()),
+                _ => None,
+            };
+            let mut reply = crate::ofrep::failure(key, &err);
+            reply::add_cors(&mut reply, &config, origin);
+            return respond(reply);
+        }
+    };
     let plan = plan_snapshot(&config, &Context::new(ctx));
-    let reads_body = matches!(route, Route::OfrepOne { .. } | Route::OfrepBulk);
-    if !reads_body && matches!(plan, Plan::Serve | Plan::Unavailable) {
-        return respond(answer(&route, &parts, &[], &config));
+    if matches!(plan, Plan::Serve | Plan::Unavailable) {
+        return respond(answer(&route, &parts, &body, &config));
     }
     let promise = future_to_promise(async move {
         wait_for_first_snapshot(plan, &config).await;
-        let body = if reads_body {
-            match read_body(&request, parts.content_length.as_deref()).await {
-                Ok(body) => body,
-                Err(err) => {
-                    let key = match &route {
-                        Route::OfrepOne { key } => Some(key.as_str()),
-                        _ => None,
-                    };
-                    let mut reply = crate::ofrep::failure(key, &err);
-                    reply::add_cors(&mut reply, &config, parts.origin.as_deref());
-                    return Ok(respond(reply));
-                }
-            }
-        } else {
-            Vec::new()
-        };
         Ok(respond(answer(&route, &parts, &body, &config)))
     });
     promise.into()
+}
+
+/// Turns the body that `shim.js` read into bytes or the OFREP error for it.
+fn body_bytes(body: &JsValue) -> Result<Vec<u8>, OfrepError> {
+    if body.is_undefined() {
+        return Ok(Vec::new());
+    }
+    if body.is_null() {
+        return Err(OfrepError::BodyTooLarge);
+    }
+    if let Some(cause) = body.as_string() {
+        tracing::warn!(%cause, "OFREP request body could not be read");
+        return Err(OfrepError::Malformed {
+            reason: format!("reading the body failed: {cause}"),
+        });
+    }
+    Ok(Uint8Array::new(body).to_vec())
 }
 
 /// Evaluates an endpoint's request from the held snapshot, or returns 503
@@ -299,36 +316,6 @@ async fn fetch_snapshot(config: &Config, if_none_match: Option<String>) -> Fetch
         Either::Right(_) => {
             controller.abort();
             FetchOutcome::TimedOut(config.snapshot_timeout)
-        }
-    }
-}
-
-/// Reads an OFREP request body of at most [`MAX_BODY_BYTES`], rejecting
-/// one that declares more before reading it, and stopping a longer one as
-/// soon as it passes the limit.
-async fn read_body(
-    request: &web_sys::Request,
-    content_length: Option<&str>,
-) -> Result<Vec<u8>, OfrepError> {
-    let declared = content_length.and_then(|value| value.parse::<usize>().ok());
-    if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
-        return Err(OfrepError::BodyTooLarge);
-    }
-    let limit = u32::try_from(MAX_BODY_BYTES).unwrap_or(u32::MAX);
-    match JsFuture::from(read_body_within(request, limit)).await {
-        Ok(body) if body.is_null() => Err(OfrepError::BodyTooLarge),
-        Ok(body) => Ok(Uint8Array::new(&body).to_vec()),
-        Err(err) => {
-            let text = match err.dyn_ref::<worker::js_sys::Error>() {
-                Some(error) => error.message().as_string(),
-                None => err.as_string(),
-            };
-            let reason = match text {
-                Some(text) => format!("reading the body failed: {text}"),
-                None => "reading the body failed".to_owned(),
-            };
-            tracing::warn!(cause = %reason, "OFREP request body could not be read");
-            Err(OfrepError::Malformed { reason })
         }
     }
 }

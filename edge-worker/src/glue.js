@@ -10,63 +10,25 @@
 
 const ABSENT = "\u0000";
 
-// In the order of RequestParts in boundary.rs. The body headers matter
-// only to POST, the one method with a body that the worker reads.
-const READ_HEADERS = ["origin", "authorization", "x-api-key", "content-type", "if-none-match", "content-length"];
-const BODY_HEADERS = new Set(["content-type", "content-length"]);
+// In the order of RequestParts in boundary.rs.
+const READ_HEADERS = ["origin", "authorization", "x-api-key", "if-none-match"];
 
 /**
  * Returns the method, the URL and the headers the worker reads, joined by
- * "\n". A header the request lacks is "\0", and so are the body headers of
- * a request other than POST.
+ * "\n". A header the request lacks is "\0". Content-Type is read only
+ * from POST, the one method whose body the worker reads, and is "\0" for
+ * the others.
  */
 export function requestParts(request) {
   const headers = request.headers;
   const method = request.method;
-  const post = method === "POST";
   let joined = method + "\n" + request.url;
   for (const name of READ_HEADERS) {
-    const value = post || !BODY_HEADERS.has(name) ? headers.get(name) : null;
+    const value = headers.get(name);
     joined += "\n" + (value === null ? ABSENT : value);
   }
-  return joined;
-}
-
-/**
- * Reads a request body of at most `limit` bytes. Resolves to the bytes, or
- * to null when the body is longer. The rest of a longer body is read and
- * dropped chunk by chunk: it is never held whole, and the client, still
- * sending, gets the 413 instead of a reset connection.
- */
-export async function readBody(request, limit) {
-  if (request.body === null) {
-    return new Uint8Array(0);
-  }
-  const reader = request.body.getReader();
-  let chunks = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) {
-      break;
-    }
-    size += value.byteLength;
-    if (size > limit) {
-      chunks = null;
-    } else {
-      chunks.push(value);
-    }
-  }
-  if (chunks === null) {
-    return null;
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  const contentType = method === "POST" ? headers.get("content-type") : null;
+  return joined + "\n" + (contentType === null ? ABSENT : contentType);
 }
 
 /**
