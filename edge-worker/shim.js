@@ -5,16 +5,18 @@
 // worker-build's default entry wraps each request in a WorkerEntrypoint
 // class behind two proxies and guards every call into wasm, so that it can
 // rebuild the instance after a trap. In a throughput run that wrapping cost
-// as much as evaluating all flags. This entry is a plain module worker. The Rust
-// side never panics on any input, and it keeps no borrow of shared state
-// across code that allocates much, so an instance that trapped (out of
-// memory, say) still answers the next request.
+// as much as evaluating all flags. This entry is a plain module worker,
+// which also reads POST bodies, so that the Rust side needs no promise for
+// them. The Rust side does not panic on any input, and it keeps no borrow
+// of shared state across code that allocates much, so an instance that
+// trapped (out of memory, say) still serves the next request.
 
 import * as bindings from "./index_bg.js";
 import wasmModule from "./index.wasm";
 $SNIPPET_JS_IMPORTS
 
-// The OFREP endpoints accept at most this many body bytes.
+// The OFREP endpoints accept at most this many body bytes, as
+// MAX_BODY_BYTES in src/ofrep.rs.
 const MAX_BODY_BYTES = 64 * 1024;
 
 const instance = new WebAssembly.Instance(wasmModule, {
@@ -26,7 +28,7 @@ instance.exports.__wbindgen_start?.();
 
 /**
  * Reads a POST body for the Rust side: the bytes, null when the body is
- * longer than MAX_BODY_BYTES, or a string that says why reading failed.
+ * longer than MAX_BODY_BYTES, or a string with the reason reading failed.
  * A longer body without Content-Length is read to its end but dropped chunk
  * by chunk, so it is never held whole and the client, still sending, gets
  * the 413 instead of a reset connection.
