@@ -90,8 +90,7 @@ wait_ready() {
 
 # Build first, so that the build step of `wrangler dev` finds it up to date.
 log "building the worker"
-(cd edge-worker && WASM_BINDGEN_BIN=wasm-bindgen ESBUILD_BIN=../node_modules/.bin/esbuild \
-    WASM_OPT_BIN=../node_modules/.bin/wasm-opt worker-build --release) >&2
+bash edge-worker/build.sh >&2
 
 # The root wrangler.toml without its [build] section, so that wrangler dev
 # serves the build above instead of waiting for cargo again. Vars not

@@ -95,6 +95,14 @@ pub fn fetch(
         ));
     };
 
+    let reads_body = matches!(route, Route::OfrepOne { .. } | Route::OfrepBulk);
+    if reads_body && body.is_undefined() {
+        // worker-build's default entry calls the handler without a body.
+        tracing::error!("OFREP request arrived without its body: the bundle lacks shim.js");
+        let detail = "the worker was bundled without edge-worker/shim.js, which reads request \
+                      bodies; build it with `bash edge-worker/build.sh`";
+        return respond(reply::problem(ProblemKind::Misconfigured, detail));
+    }
     let body = match body_bytes(&body) {
         Ok(body) => body,
         Err(err) => {
