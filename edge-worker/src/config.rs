@@ -213,12 +213,16 @@ fn parse_client_keys(text: Option<&str>) -> Result<ClientKeys, ConfigError> {
         let tenant_ok = tenant.is_none_or(|t| {
             cascade_shared::id::validate_slug(cascade_shared::IdKind::Tenant, t).is_ok()
         });
-        if key.is_empty() || !tenant_ok {
+        // Browsers send header values outside visible ASCII as Latin-1,
+        // not UTF-8, so such a key could never match.
+        let key_ok = !key.is_empty() && key.bytes().all(|byte| byte.is_ascii_graphic());
+        if !key_ok || !tenant_ok {
             // The entry holds a secret, so the error names its position only.
             return Err(ConfigError::Invalid {
                 name: "CLIENT_KEYS",
                 value: format!("entry {}", entries.len() + 1),
-                expected: "comma-separated entries of KEY or TENANT=KEY with a valid tenant slug",
+                expected: "comma-separated entries of KEY or TENANT=KEY with a valid tenant slug \
+                           and a key of visible ASCII characters",
             });
         }
         entries.push(ClientKey {
@@ -359,5 +363,17 @@ mod tests {
         let err = Config::parse(raw).unwrap_err().to_string();
         assert!(err.contains("entry 1"), "{err}");
         assert!(!err.contains("secret-value"), "{err}");
+    }
+
+    #[test]
+    fn client_keys_reject_non_ascii_keys() {
+        for keys in ["acme=k\u{e9}", "ok, with space", "tab\tkey"] {
+            let raw = RawConfig {
+                client_keys: Some(keys),
+                ..minimal()
+            };
+            let err = Config::parse(raw).unwrap_err().to_string();
+            assert!(err.contains("visible ASCII"), "{keys:?}: {err}");
+        }
     }
 }
