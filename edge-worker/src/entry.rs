@@ -5,7 +5,7 @@
 //! The handler is a plain wasm-bindgen export rather than workers-rs's
 //! `#[event(fetch)]`: that macro converts every request into a
 //! `worker::Request`, which reads the `cf` object and parses the URL, and
-//! wraps every answer in a future. Here a request that the held snapshot
+//! wraps every response in a future. Here a request that the held snapshot
 //! answers is answered synchronously, with one call into `glue.js` to read
 //! it and one to build the response; only a first load and an OFREP body
 //! read go through a promise.
@@ -70,7 +70,7 @@ fn start() {
 /// Handles a request: returns a `Response`, or a promise of one when the
 /// request has to wait for the first snapshot. `body` is what `shim.js`
 /// read from a POST request: the bytes, `null` for a body over the limit,
-/// a string that says why reading failed, or `undefined` for other methods.
+/// a string with the reason reading failed, or `undefined` for other methods.
 #[wasm_bindgen(js_name = fetch)]
 pub fn fetch(
     request: web_sys::Request,
@@ -213,13 +213,13 @@ fn now_ms() -> f64 {
 
 /// Asks the cache what this request does about the snapshot, and starts
 /// a background refresh when one is due.
-fn plan_snapshot(config: &Config, ctx: &Context) -> Plan {
+fn plan_snapshot(config: &Rc<Config>, ctx: &Context) -> Plan {
     let plan = CACHE.with_borrow_mut(|cache| {
         cache.plan(now_ms(), config.refresh_interval, config.snapshot_timeout)
     });
     if plan == Plan::ServeAndRefresh {
         let if_none_match = CACHE.with_borrow(|cache| cache.if_none_match());
-        let config = config.clone();
+        let config = Rc::clone(config);
         ctx.wait_until(async move {
             let outcome = fetch_snapshot(&config, if_none_match).await;
             apply(outcome, true);
@@ -229,7 +229,7 @@ fn plan_snapshot(config: &Config, ctx: &Context) -> Plan {
 }
 
 /// Loads the first snapshot or waits for another request's first load,
-/// as the plan says; returns at once for the other plans.
+/// as the plan decides. Returns at once for the other plans.
 async fn wait_for_first_snapshot(plan: Plan, config: &Config) {
     match plan {
         Plan::LoadFirst => {
