@@ -55,7 +55,7 @@ async function constantWorker(body, readsBody = false) {
   return { mf, url: new URL(await mf.ready).origin + "/" };
 }
 
-/** The Rust constant worker, built now with its build script. */
+/** Builds the Rust constant worker with its build script and serves it. */
 async function rustConstantWorker() {
   const dir = join(ROOT, "edge-worker/bench/constant-worker");
   execFileSync("bash", [join(dir, "build.sh")], { stdio: ["ignore", "ignore", "inherit"] });

@@ -7,11 +7,11 @@ use sha2::{Digest, Sha256};
 use crate::json;
 use crate::reply::{self, ProblemKind, Reply};
 
-/// Bytes a flag's answer takes in a body, roughly; a buffer reserved for
+/// Estimated bytes of one flag's object in a body. A buffer reserved for
 /// this many per flag seldom grows.
 pub(crate) const BYTES_PER_FLAG: usize = 160;
 
-/// Appends one flag's `/v1` answer fields, from `{` up to, not including,
+/// Appends one flag's `/v1` fields, from `{` up to, not including,
 /// the closing brace: key, type, value, level and reason.
 fn push_flag_fields(out: &mut Vec<u8>, evaluation: &Evaluation<'_>) {
     out.extend_from_slice(b"{\"key\":");
@@ -26,7 +26,8 @@ fn push_flag_fields(out: &mut Vec<u8>, evaluation: &Evaluation<'_>) {
     json::push_reason(out, evaluation.reason);
 }
 
-/// The body of `GET .../flags/{key}`: the flag's fields and the revision.
+/// Writes the body of `GET .../flags/{key}`: the flag's fields and the
+/// revision.
 fn one_body(evaluation: &Evaluation<'_>, revision: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(BYTES_PER_FLAG + 32);
     push_flag_fields(&mut out, evaluation);
@@ -36,7 +37,7 @@ fn one_body(evaluation: &Evaluation<'_>, revision: u64) -> Vec<u8> {
     out
 }
 
-/// The body of `GET .../flags`: tenant, user (`null` at tenant level),
+/// Writes the body of `GET .../flags`: tenant, user (`null` at tenant level),
 /// revision, and every flag in key order.
 fn all_body(subject: Subject<'_>, revision: u64, evaluations: &[Evaluation<'_>]) -> Vec<u8> {
     let mut out = Vec::with_capacity(BYTES_PER_FLAG * evaluations.len() + 128);
@@ -226,7 +227,7 @@ pub(crate) mod tests {
         serde_json::from_slice(&reply.body).unwrap()
     }
 
-    /// The `/v1` answer shapes, derived with serde: the reference that the
+    /// The `/v1` body shapes, derived with serde: the reference that the
     /// hand-written bodies must match byte for byte.
     #[derive(serde::Serialize)]
     struct ReferenceFlag<'a> {
@@ -253,7 +254,7 @@ pub(crate) mod tests {
         revision: u64,
     }
 
-    /// A flag value as serde_json represents it.
+    /// Converts a flag value into serde_json's representation.
     pub(crate) fn reference_value(value: ValueRef<'_>) -> Value {
         match value {
             ValueRef::Boolean(flag) => json!(flag),

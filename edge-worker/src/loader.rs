@@ -165,7 +165,7 @@ impl SnapshotCache {
             .map(|snapshot| format!("\"r{}\"", snapshot.revision()))
     }
 
-    /// The revision of the held snapshot, if any.
+    /// Returns the revision of the held snapshot, if any.
     pub fn held_revision(&self) -> Option<u64> {
         self.current.as_ref().map(|snapshot| snapshot.revision())
     }

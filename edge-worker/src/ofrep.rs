@@ -169,8 +169,8 @@ pub fn ofrep_reason(reason: Reason) -> &'static str {
     }
 }
 
-/// The metadata fields that every flag of one answer shares, revision and
-/// snapshot age, written once per answer, up to the evaluator's reason.
+/// Writes the metadata fields that every flag of one response shares
+/// (revision and snapshot age) once, up to the evaluator's reason.
 fn shared_metadata(revision: u64, age_seconds: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(80);
     out.extend_from_slice(b",\"revision\":");
@@ -199,7 +199,7 @@ fn push_success(out: &mut Vec<u8>, evaluation: &Evaluation<'_>, shared: &[u8]) {
     out.extend_from_slice(b"}}");
 }
 
-/// The bulk body: every flag's success object and the set's metadata.
+/// Writes the bulk body: every flag's success object and the set's metadata.
 fn bulk_body(evaluations: &[Evaluation<'_>], revision: u64, age_seconds: u64) -> Vec<u8> {
     let capacity = (evaluate::BYTES_PER_FLAG + 64) * evaluations.len() + 64;
     let mut out = Vec::with_capacity(capacity);

@@ -243,8 +243,8 @@ impl Snapshot {
         })
     }
 
-    /// The override lists that apply, from the user level up; a level
-    /// without a scope has an empty list.
+    /// Returns the override lists that apply, from the user level up. A
+    /// level without a scope gets an empty list.
     fn override_lists(&self, scopes: &Scopes) -> [(Level, &[Override]); 3] {
         [
             (Level::User, scopes.user.map(|u| self.user_overrides(u))),
@@ -268,7 +268,8 @@ impl Snapshot {
         self.evaluation(scopes, flag, found)
     }
 
-    /// The evaluation of `flag`, given the override that decided it, if any.
+    /// Builds the evaluation of `flag` from the override that decided it,
+    /// if any.
     fn evaluation(
         &self,
         scopes: &Scopes,

@@ -2,7 +2,7 @@
 //! edge worker is built (workers-rs bindings, worker-build, the edge
 //! worker's `shim.js`). `edge-worker/bench/direct.mjs` measures the edge
 //! worker against it: the difference is the cost of routing, evaluating
-//! and writing answers, apart from the cost of any Rust worker in workerd.
+//! and writing responses, apart from the cost of any Rust worker in workerd.
 
 use worker::wasm_bindgen::{self, JsValue, prelude::wasm_bindgen};
 use worker::{Env, web_sys, worker_sys};
