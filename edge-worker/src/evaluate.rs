@@ -2,7 +2,7 @@
 //! endpoints share with them: value serialization, ETags, error mapping.
 
 use cascade_shared::{EvalError, Evaluation, Snapshot};
-use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::json;
 use crate::reply::{self, ProblemKind, Reply};
@@ -122,29 +122,31 @@ pub fn all_flags(snapshot: &Snapshot, subject: Subject<'_>, caching: Caching<'_>
 /// that decide its answer (endpoint, tenant, user, key). Two requests get
 /// the same tag only when the same snapshot answers the same question.
 ///
-/// The tag is the revision and the first 64 bits of a SHA-256 over the
-/// worker's version and the parts, each length-prefixed, with `None` (no
-/// user) encoded apart from every string.
+/// The tag is the revision and the 64-bit XXH3 hash of the worker's
+/// version and the parts, each length-prefixed, with `None` (no user)
+/// encoded apart from every string. The hash need not resist forgery: a
+/// client sends back only tags it was given, so a wrong 304 needs two of
+/// its own questions to collide in 64 bits.
 pub fn context_etag(revision: u64, parts: &[Option<&str>]) -> String {
-    let mut hasher = Sha256::new();
+    let mut hasher = Xxh3::new();
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-    hasher.update(revision.to_le_bytes());
+    hasher.update(&revision.to_le_bytes());
     for part in parts {
         match part {
             Some(text) => {
-                hasher.update([1]);
-                hasher.update((text.len() as u64).to_le_bytes());
+                hasher.update(&[1]);
+                hasher.update(&(text.len() as u64).to_le_bytes());
                 hasher.update(text.as_bytes());
             }
-            None => hasher.update([0]),
+            None => hasher.update(&[0]),
         }
     }
-    let digest = hasher.finalize();
+    let digest = hasher.digest().to_be_bytes();
     let mut tag = String::with_capacity(40);
     tag.push_str("\"r");
     tag.push_str(itoa::Buffer::new().format(revision));
     tag.push('-');
-    for byte in &digest[..8] {
+    for byte in digest {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         tag.push(char::from(HEX[usize::from(byte >> 4)]));
         tag.push(char::from(HEX[usize::from(byte & 0x0f)]));
@@ -394,18 +396,16 @@ pub(crate) mod tests {
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
         );
-        let digest = Sha256::new()
-            .chain_update(env!("CARGO_PKG_VERSION").as_bytes())
-            .chain_update(42u64.to_le_bytes())
-            .chain_update([1])
-            .chain_update(3u64.to_le_bytes())
-            .chain_update(b"all")
-            .chain_update([1])
-            .chain_update(4u64.to_le_bytes())
-            .chain_update(b"acme")
-            .chain_update([0])
-            .finalize();
-        let expected: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let mut input = env!("CARGO_PKG_VERSION").as_bytes().to_vec();
+        input.extend_from_slice(&42u64.to_le_bytes());
+        input.extend_from_slice(&[1]);
+        input.extend_from_slice(&3u64.to_le_bytes());
+        input.extend_from_slice(b"all");
+        input.extend_from_slice(&[1]);
+        input.extend_from_slice(&4u64.to_le_bytes());
+        input.extend_from_slice(b"acme");
+        input.extend_from_slice(&[0]);
+        let expected = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&input));
         assert_eq!(inner, expected);
     }
 
