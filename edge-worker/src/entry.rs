@@ -35,7 +35,7 @@ use crate::route::{self, Route, Routed};
 #[wasm_bindgen(module = "/src/glue.js")]
 extern "C" {
     #[wasm_bindgen(js_name = requestParts)]
-    fn request_parts(request: &web_sys::Request) -> String;
+    fn request_parts(request: &web_sys::Request, reads_keys: bool) -> String;
     #[wasm_bindgen(js_name = buildResponse)]
     fn build_response(status: u16, head: &str, body: &[u8]) -> web_sys::Response;
 }
@@ -78,11 +78,12 @@ pub fn fetch(
     ctx: worker_sys::Context,
     body: JsValue,
 ) -> JsValue {
-    let parts = RequestParts::parse(&request_parts(&request));
     let config = match config(&env) {
         Ok(config) => config,
         Err(err) => return respond(reply::problem(ProblemKind::Misconfigured, &err.to_string())),
     };
+    let reads_keys = !config.client_keys.entries.is_empty();
+    let parts = RequestParts::parse(&request_parts(&request, reads_keys));
     let origin = parts.origin.as_deref();
     let routed = route::route(&parts.method, route::path_of_url(&parts.url));
     if let Some(reply) = app::answer_without_snapshot(&routed, &config, origin) {

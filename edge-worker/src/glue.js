@@ -10,25 +10,31 @@
 
 const ABSENT = "\u0000";
 
-// In the order of RequestParts in boundary.rs.
-const READ_HEADERS = ["origin", "authorization", "x-api-key", "if-none-match"];
+/** Returns the header `name` of `headers`, or ABSENT. */
+function header(headers, name) {
+  const value = headers.get(name);
+  return value === null ? ABSENT : value;
+}
 
 /**
  * Returns the method, the URL and the headers the worker reads, joined by
- * "\n". A header the request lacks is "\0". Content-Type is read only
- * from POST, the one method whose body the worker reads, and is "\0" for
- * the others.
+ * "\n" in the order of RequestParts in boundary.rs. A header the request
+ * lacks is "\0". Each header read is a call into the runtime, so the
+ * client-key headers are read only when `readsKeys` is true (the worker
+ * has client keys). Content-Type is read only from POST, the one method
+ * whose body the worker reads. Headers not read are "\0" too.
  */
-export function requestParts(request) {
+export function requestParts(request, readsKeys) {
   const headers = request.headers;
   const method = request.method;
-  let joined = method + "\n" + request.url;
-  for (const name of READ_HEADERS) {
-    const value = headers.get(name);
-    joined += "\n" + (value === null ? ABSENT : value);
-  }
-  const contentType = method === "POST" ? headers.get("content-type") : null;
-  return joined + "\n" + (contentType === null ? ABSENT : contentType);
+  const keys = readsKeys
+    ? header(headers, "authorization") + "\n" + header(headers, "x-api-key")
+    : ABSENT + "\n" + ABSENT;
+  const contentType = method === "POST" ? header(headers, "content-type") : ABSENT;
+  return (
+    method + "\n" + request.url + "\n" + header(headers, "origin") + "\n" + keys + "\n" +
+    header(headers, "if-none-match") + "\n" + contentType
+  );
 }
 
 /**
