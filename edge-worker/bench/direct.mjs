@@ -1,14 +1,16 @@
 // Measures the worker in workerd without wrangler dev's proxy: Miniflare
-// serves the built worker and four constant-response workers on 127.0.0.1
-// (JavaScript with a small body; JavaScript with the all-flags body;
-// JavaScript that reads the OFREP request body and returns the OFREP bulk
-// body; and a Rust worker built like the edge worker), and wrk loads each
-// endpoint in turn, for several rounds. The table gives each endpoint's
-// median req/s over the rounds and its share of the small JavaScript
-// constant worker, the Rust constant worker and the constant worker that
-// receives the same request and returns as many bytes. A share is the
-// median over the rounds of the ratio within one round, so that load which
-// drifts between rounds cancels out.
+// serves the built worker and constant-response workers on 127.0.0.1, and
+// wrk loads each endpoint in turn, for several rounds. The constant
+// workers are the JavaScript worker of constants.mjs, which returns a
+// trivial response and a copy of each endpoint's response, and a Rust
+// worker built like the edge worker. Against the copy, the difference is
+// what computing the response costs; against the trivial response, it also
+// includes sending the headers and the body.
+//
+// The table gives each endpoint's median req/s over the rounds and its
+// share of the trivial, the Rust and the same-response constant worker.
+// A share is the median over the rounds of the ratio within one round, so
+// that load which drifts between rounds cancels out.
 //
 // Usage: node edge-worker/bench/direct.mjs WORKLOAD_DIR [SECONDS] [ROUNDS]
 //
@@ -25,6 +27,7 @@ import { join } from "node:path";
 import { Miniflare } from "miniflare";
 
 import { ROOT, startTestControlPlane, startWorker } from "../test/helpers.mjs";
+import { captureAll, constantWorkerSource, endpointRequests } from "./constants.mjs";
 
 const [workloadDir, seconds = "6", rounds = "5"] = process.argv.slice(2);
 if (!workloadDir) {
@@ -35,24 +38,17 @@ const sidecar = JSON.parse(readFileSync(join(workloadDir, "workload.json"), "utf
 const lookup = sidecar.snapshots.find((s) => s.file === "s.snap").lookups.find((l) => l.level === "user");
 const work = mkdtempSync(join(tmpdir(), "cascade-edge-direct-"));
 
-/**
- * A Miniflare worker that returns `body` to every request, after reading
- * the request body when `readsBody` is set.
- */
-async function constantWorker(body, readsBody = false) {
-  const read = readsBody ? "await request.arrayBuffer(); " : "";
+/** Serves a module of constants.mjs in Miniflare; returns its origin. */
+async function constantWorker(responses) {
   const mf = new Miniflare({
     modules: true,
-    script:
-      `const B = ${JSON.stringify(body)};\n` +
-      `export default { async fetch(request) { ${read}` +
-      'return new Response(B, { headers: { "content-type": "application/json" } }); } };',
+    script: constantWorkerSource(responses),
     compatibilityDate: "2026-07-01",
     host: "127.0.0.1",
     port: 0,
     cf: false,
   });
-  return { mf, url: new URL(await mf.ready).origin + "/" };
+  return { mf, url: new URL(await mf.ready).origin };
 }
 
 /** Builds the Rust constant worker with its build script and serves it. */
@@ -108,36 +104,31 @@ const constants = [];
 
 try {
   const base = new URL(worker.url).origin;
-  const user = encodeURIComponent(lookup.user);
-  const allUrl = `${base}/v1/tenants/${lookup.tenant}/users/${user}/flags`;
-  const allBody = await (await fetch(allUrl)).text();
+  const requests = endpointRequests(base, { ...lookup, user: encodeURIComponent(lookup.user) });
   const lua = join(work, "ofrep.lua");
-  const body = JSON.stringify({ context: { targetingKey: lookup.user, tenantId: lookup.tenant } });
+  const { body } = requests.ofrep.init;
   writeFileSync(lua, `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`);
-  const ofrepUrl = `${base}/ofrep/v1/evaluate/flags`;
-  const ofrepBody = await (
-    await fetch(ofrepUrl, { method: "POST", headers: { "content-type": "application/json" }, body })
-  ).text();
+  const post = ["-s", lua];
 
-  const small = await constantWorker(JSON.stringify({ key: "beta", value: true }));
-  const large = await constantWorker(allBody);
-  const post = await constantWorker(ofrepBody, true);
+  const constant = await constantWorker(await captureAll(requests));
   const rust = await rustConstantWorker();
-  constants.push(small, large, post, rust);
+  constants.push(constant, rust);
 
-  const bytes = (text) => `${text.length.toLocaleString("en")}-byte body`;
   // Label, URL, wrk arguments, and the row of the constant worker that gets
-  // the same request and returns as many bytes, run right before it. Rows
-  // 0 and 3 are the small JavaScript and the Rust constant workers.
+  // the same request and returns the same status, headers and body, run
+  // right before it. Rows 0 and 1 are the trivial and the Rust constant
+  // workers.
   const endpoints = [
-    ["constant-response worker", small.url, [], 0],
-    ["GET /healthz", `${base}/healthz`, [], 0],
-    ["GET one flag", `${allUrl}/${lookup.flag}`, [], 0],
-    ["constant-response Rust worker", rust.url, [], 3],
-    [`constant-response worker, ${bytes(allBody)}`, large.url, [], 4],
-    ["GET all 200 flags", allUrl, [], 4],
-    [`constant-response worker, POST, ${bytes(ofrepBody)}`, post.url, ["-s", lua], 6],
-    ["POST OFREP bulk (200 flags)", ofrepUrl, ["-s", lua], 6],
+    ["trivial constant worker (one header, 29-byte body)", `${constant.url}/trivial`, [], 0],
+    ["constant-response Rust worker", rust.url, [], 1],
+    ["constant worker, /healthz response", `${constant.url}/healthz`, [], 2],
+    ["GET /healthz", requests.healthz.url, [], 2],
+    ["constant worker, one-flag response", `${constant.url}/one`, [], 4],
+    ["GET one flag", requests.one.url, [], 4],
+    ["constant worker, all-flags response", `${constant.url}/all`, [], 6],
+    ["GET all 200 flags", requests.all.url, [], 6],
+    ["constant worker, POST, OFREP bulk response", `${constant.url}/ofrep`, post, 8],
+    ["POST OFREP bulk (200 flags)", requests.ofrep.url, post, 8],
   ];
   const results = endpoints.map(() => []);
   for (let round = 0; round < Number(rounds); round += 1) {
@@ -149,7 +140,7 @@ try {
 
   const medianRps = results.map((runs) => median(runs.map((r) => r.rps)));
   console.log(
-    "| Endpoint | req/s (median) | of JS constant | of Rust constant | of same-size constant | p50 | p99 | non-2xx |\n" +
+    "| Endpoint | req/s (median) | of trivial | of Rust constant | of same-response constant | p50 | p99 | non-2xx |\n" +
       "|---|---|---|---|---|---|---|---|",
   );
   for (const [index, [label, , , matching]] of endpoints.entries()) {
@@ -162,7 +153,7 @@ try {
       const ratios = runs.map((r, round) => r.rps / results[of][round].rps);
       return `${(100 * median(ratios)).toFixed(0)}%`;
     };
-    const shares = [0, 3, matching].map(share).join(" | ");
+    const shares = [0, 1, matching].map(share).join(" | ");
     console.log(`| ${label} | ${rps.toFixed(0)} | ${shares} | ${p50} | ${p99} | ${errors} |`);
   }
   console.log(`\nreq/s of each round: ${results.map((runs) => runs.map((r) => r.rps.toFixed(0)).join("/")).join(", ")}`);

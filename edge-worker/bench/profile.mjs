@@ -89,7 +89,9 @@ try {
   const self = new Map();
   for (const sample of profile.samples) {
     const frame = byId.get(sample).callFrame;
-    const name = frame.functionName || `(anonymous ${frame.url}:${frame.lineNumber})`;
+    // JavaScript frames name their script, since bundles minify names.
+    const where = frame.url && !frame.url.startsWith("wasm") ? ` [${frame.url}:${frame.lineNumber}]` : "";
+    const name = (frame.functionName || "(anonymous)") + where;
     self.set(name, (self.get(name) ?? 0) + 1);
   }
   const total = profile.samples.length;

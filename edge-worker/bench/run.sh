@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Measures the edge worker under wrangler dev with wrk: requests per second
 # and p50/p99 latency for health, one flag, all 200 flags (GET and OFREP
-# bulk), next to a constant-response worker measured in the same run.
+# bulk), next to constant-response workers measured in the same run: a
+# trivial one, and before each endpoint a copy of that endpoint's response
+# (edge-worker/bench/constants.mjs), also under wrangler dev. Each row
+# gives its share of the trivial worker and of the copy it follows.
 #
 # Usage: [WORKLOAD_DIR=DIR] bash edge-worker/bench/run.sh [SECONDS]
 # (default 10 seconds per endpoint)
@@ -24,9 +27,9 @@ free_port() {
 }
 SNAPSHOT_PORT="$(free_port)"
 WORKER_PORT="$(free_port)"
-TRIVIAL_PORT="$(free_port)"
+CONSTANT_PORT="$(free_port)"
 WORKER_INSPECTOR_PORT="$(free_port)"
-TRIVIAL_INSPECTOR_PORT="$(free_port)"
+CONSTANT_INSPECTOR_PORT="$(free_port)"
 PIDS=()
 GROUPS_TO_KILL=()
 
@@ -101,12 +104,22 @@ main = "$PWD/edge-worker/build/index.js"
 compatibility_date = "$(awk -F'"' '/^compatibility_date/ {print $2}' wrangler.toml)"
 EOF
 printf 'EDGE_TOKEN=bench-token\n' >"$WORK/edge.env"
-log "starting the worker and the constant-response worker under wrangler dev"
+log "starting the worker and then its constant-response copy under wrangler dev"
 start_wrangler worker "$WORKER_PORT" "$WORKER_INSPECTOR_PORT" --config "$WORK/wrangler.toml" --env-file "$WORK/edge.env" \
     --var "CONTROL_PLANE_URL:http://127.0.0.1:$SNAPSHOT_PORT"
-start_wrangler trivial "$TRIVIAL_PORT" "$TRIVIAL_INSPECTOR_PORT" --config edge-worker/bench/trivial/wrangler.toml
 wait_ready "http://127.0.0.1:$WORKER_PORT/healthz" worker
-wait_ready "http://127.0.0.1:$TRIVIAL_PORT/" trivial
+BASE="http://127.0.0.1:$WORKER_PORT"
+
+# The constant worker copies the worker's responses, so it starts second.
+node edge-worker/bench/constants.mjs "$WORK/constant.mjs" "$BASE" "$TENANT" "$USER" "$FLAG"
+cat >"$WORK/constant.toml" <<EOF
+name = "cascade-edge-bench-constant"
+main = "$WORK/constant.mjs"
+compatibility_date = "$(awk -F'"' '/^compatibility_date/ {print $2}' wrangler.toml)"
+EOF
+start_wrangler constant "$CONSTANT_PORT" "$CONSTANT_INSPECTOR_PORT" --config "$WORK/constant.toml"
+CONSTANT="http://127.0.0.1:$CONSTANT_PORT"
+wait_ready "$CONSTANT/trivial" constant
 
 cat >"$WORK/ofrep.lua" <<EOF
 wrk.method = "POST"
@@ -114,10 +127,13 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"context":{"targetingKey":"$(node -e 'console.log(decodeURIComponent(process.argv[1]))' "$USER")","tenantId":"$TENANT"}}'
 EOF
 
-BASE="http://127.0.0.1:$WORKER_PORT"
+TRIVIAL_RPS=""
+LAST_RPS=""
+# Prints one table row. KIND is "copy" for a constant worker's row and
+# "endpoint" for a row compared with the copy right before it.
 run() {
-    local label="$1"
-    shift
+    local label="$1" kind="$2"
+    shift 2
     # Warm-up, then the measured run.
     wrk -t2 -c16 -d2s "$@" >/dev/null
     local out
@@ -127,13 +143,26 @@ run() {
     p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
     p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
     errors="$(awk '/Non-2xx/ {print $5}' <<<"$out")"
-    printf '| %s | %s | %s | %s | %s |\n' "$label" "$rps" "$p50" "$p99" "${errors:-0}"
+    TRIVIAL_RPS="${TRIVIAL_RPS:-$rps}"
+    local of_copy="100%" of_trivial
+    if [[ "$kind" == endpoint ]]; then
+        of_copy="$(awk -v a="$rps" -v b="$LAST_RPS" 'BEGIN { printf "%.0f%%", 100 * a / b }')"
+    fi
+    of_trivial="$(awk -v a="$rps" -v b="$TRIVIAL_RPS" 'BEGIN { printf "%.0f%%", 100 * a / b }')"
+    LAST_RPS="$rps"
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' \
+        "$label" "$rps" "$of_trivial" "$of_copy" "$p50" "$p99" "${errors:-0}"
 }
 
-printf '| Endpoint | req/s | p50 | p99 | non-2xx |\n|---|---|---|---|---|\n'
-run "constant-response worker" "http://127.0.0.1:$TRIVIAL_PORT/"
-run "GET /healthz" "$BASE/healthz"
-run "GET one flag" "$BASE/v1/tenants/$TENANT/users/$USER/flags/$FLAG"
-run "GET all 200 flags" "$BASE/v1/tenants/$TENANT/users/$USER/flags"
-run "POST OFREP bulk (200 flags)" -s "$WORK/ofrep.lua" "$BASE/ofrep/v1/evaluate/flags"
-run "constant-response worker (again)" "http://127.0.0.1:$TRIVIAL_PORT/"
+printf '| Endpoint | req/s | of trivial | of copy | p50 | p99 | non-2xx |\n'
+printf '|---|---|---|---|---|---|---|\n'
+run "trivial constant worker" copy "$CONSTANT/trivial"
+run "copy of the /healthz response" copy "$CONSTANT/healthz"
+run "GET /healthz" endpoint "$BASE/healthz"
+run "copy of the one-flag response" copy "$CONSTANT/one"
+run "GET one flag" endpoint "$BASE/v1/tenants/$TENANT/users/$USER/flags/$FLAG"
+run "copy of the all-flags response" copy "$CONSTANT/all"
+run "GET all 200 flags" endpoint "$BASE/v1/tenants/$TENANT/users/$USER/flags"
+run "copy of the OFREP bulk response" copy -s "$WORK/ofrep.lua" "$CONSTANT/ofrep"
+run "POST OFREP bulk (200 flags)" endpoint -s "$WORK/ofrep.lua" "$BASE/ofrep/v1/evaluate/flags"
+run "trivial constant worker (again)" copy "$CONSTANT/trivial"
