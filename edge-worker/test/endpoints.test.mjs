@@ -4,25 +4,19 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { startTestControlPlane, startWorker, writeFixtures } from "./helpers.mjs";
+import { serveFixtureSnapshot, startWorker } from "./helpers.mjs";
 
-let fixtures;
-let cp;
+let served;
 before(async () => {
-  fixtures = writeFixtures();
-  cp = await startTestControlPlane();
-  cp.serve(fixtures.read("r5.snap"), 5);
+  served = await serveFixtureSnapshot();
 });
-after(async () => {
-  await cp?.close();
-  fixtures?.remove();
-});
+after(async () => served?.close());
 
 /** Starts a worker with extra vars for one suite; disposes it after. */
 function workerWith(vars = {}) {
   const env = {};
   before(async () => {
-    env.worker = await startWorker({ CONTROL_PLANE_URL: cp.url, ...vars });
+    env.worker = await startWorker({ CONTROL_PLANE_URL: served.cp.url, ...vars });
   });
   after(async () => env.worker?.dispose());
   return env;

@@ -7,24 +7,18 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import { admin, buildControlPlane, createEdgeToken, startControlPlane } from "./control-plane.mjs";
-import { startTestControlPlane, startWorker, writeFixtures } from "./helpers.mjs";
+import { serveFixtureSnapshot, startWorker } from "./helpers.mjs";
 
 const ORIGIN = "https://app.test";
 const OFREP = "/ofrep/v1/evaluate/flags";
 const ANN = { targetingKey: "ann@acme.test", tenantId: "acme" };
 const MAX_BODY_BYTES = 64 * 1024;
 
-let fixtures;
-let cp;
+let served;
 before(async () => {
-  fixtures = writeFixtures();
-  cp = await startTestControlPlane();
-  cp.serve(fixtures.read("r5.snap"), 5);
+  served = await serveFixtureSnapshot();
 });
-after(async () => {
-  await cp?.close();
-  fixtures?.remove();
-});
+after(async () => served?.close());
 
 /**
  * Starts a worker that serves HTTP on a free port of 127.0.0.1 for one
@@ -34,7 +28,7 @@ function workerWith(vars = {}) {
   const env = {};
   before(async () => {
     env.worker = await startWorker(
-      { CONTROL_PLANE_URL: cp.url, ALLOWED_ORIGINS: ORIGIN, ...vars },
+      { CONTROL_PLANE_URL: served.cp.url, ALLOWED_ORIGINS: ORIGIN, ...vars },
       { port: 0 },
     );
     const base = env.worker.url.toString().replace(/\/$/, "");

@@ -46,6 +46,32 @@ export function writeFixtures() {
 }
 
 /**
+ * Writes the fixtures and starts a test control plane that serves
+ * r5.snap, the snapshot most suites evaluate against. Returns the
+ * control plane as `cp`, the fixture reader as `fixtures`, and `close()`,
+ * which stops the control plane and removes the fixtures.
+ */
+export async function serveFixtureSnapshot() {
+  const fixtures = writeFixtures();
+  let cp;
+  try {
+    cp = await startTestControlPlane();
+  } catch (err) {
+    fixtures.remove();
+    throw err;
+  }
+  cp.serve(fixtures.read("r5.snap"), 5);
+  return {
+    cp,
+    fixtures,
+    close: async () => {
+      await cp.close();
+      fixtures.remove();
+    },
+  };
+}
+
+/**
  * Starts a test control plane on 127.0.0.1 that serves `state.snapshot`
  * (bytes) at GET /v1/snapshot the way the real one does: bearer token,
  * ETag "r<revision>", 304 on a matching If-None-Match. `state.status`

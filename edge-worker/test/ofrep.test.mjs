@@ -13,9 +13,8 @@ import {
   pollUntil,
   postJson,
   revisionOf,
-  startTestControlPlane,
+  serveFixtureSnapshot,
   startWorker,
-  writeFixtures,
 } from "./helpers.mjs";
 
 const schema = JSON.parse(readFileSync(join(WORKER_DIR, "test/schemas/ofrep.schema.json"), "utf8"));
@@ -31,19 +30,15 @@ function assertSchema(name, body) {
 const ONE = "/ofrep/v1/evaluate/flags";
 const ANN = { targetingKey: "ann@acme.test", tenantId: "acme" };
 
-let fixtures;
-let cp;
+let served;
 let worker;
 before(async () => {
-  fixtures = writeFixtures();
-  cp = await startTestControlPlane();
-  cp.serve(fixtures.read("r5.snap"), 5);
-  worker = await startWorker({ CONTROL_PLANE_URL: cp.url });
+  served = await serveFixtureSnapshot();
+  worker = await startWorker({ CONTROL_PLANE_URL: served.cp.url });
 });
 after(async () => {
   await worker?.dispose();
-  await cp?.close();
-  fixtures?.remove();
+  await served?.close();
 });
 
 describe("single flag", () => {
@@ -210,7 +205,7 @@ describe("bulk", () => {
     const etag = first.headers.get("etag");
     await first.arrayBuffer();
 
-    cp.serve(fixtures.read("r6.snap"), 6);
+    served.cp.serve(served.fixtures.read("r6.snap"), 6);
     await pollUntil(
       () => worker.fetch("/healthz"),
       (r) => revisionOf(r) === 6,

@@ -7,18 +7,15 @@ import { after, before, test } from "node:test";
 import { OFREPProvider } from "@openfeature/ofrep-provider";
 import { OpenFeature } from "@openfeature/server-sdk";
 
-import { startTestControlPlane, startWorker, writeFixtures } from "./helpers.mjs";
+import { serveFixtureSnapshot, startWorker } from "./helpers.mjs";
 
-let fixtures;
-let cp;
+let served;
 let worker;
 let client;
 before(async () => {
-  fixtures = writeFixtures();
-  cp = await startTestControlPlane();
-  cp.serve(fixtures.read("r5.snap"), 5);
+  served = await serveFixtureSnapshot();
   worker = await startWorker(
-    { CONTROL_PLANE_URL: cp.url, CLIENT_KEYS: "sdk-key" },
+    { CONTROL_PLANE_URL: served.cp.url, CLIENT_KEYS: "sdk-key" },
     { port: 0 },
   );
   const provider = new OFREPProvider({
@@ -31,8 +28,7 @@ before(async () => {
 after(async () => {
   await OpenFeature.close();
   await worker?.dispose();
-  await cp?.close();
-  fixtures?.remove();
+  await served?.close();
 });
 
 const ANN = { targetingKey: "ann@acme.test", tenantId: "acme" };
