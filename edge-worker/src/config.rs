@@ -230,6 +230,16 @@ fn parse_client_keys(text: Option<&str>) -> Result<ClientKeys, ConfigError> {
             key: key.to_owned(),
         });
     }
+    if let (Some(text), true) = (text, entries.is_empty()) {
+        // A value of separators only would otherwise leave every tenant
+        // open while the operator believes that keys are required.
+        return Err(ConfigError::Invalid {
+            name: "CLIENT_KEYS",
+            value: text.to_owned(),
+            expected: "at least one entry of KEY or TENANT=KEY; unset CLIENT_KEYS to accept \
+                       requests without a key",
+        });
+    }
     Ok(ClientKeys { entries })
 }
 
@@ -363,6 +373,19 @@ mod tests {
         let err = Config::parse(raw).unwrap_err().to_string();
         assert!(err.contains("entry 1"), "{err}");
         assert!(!err.contains("secret-value"), "{err}");
+    }
+
+    #[test]
+    fn client_keys_reject_value_without_entries() {
+        for keys in [",", " , ,"] {
+            let raw = RawConfig {
+                client_keys: Some(keys),
+                ..minimal()
+            };
+            let err = Config::parse(raw).unwrap_err().to_string();
+            assert!(err.contains("CLIENT_KEYS"), "{err}");
+            assert!(err.contains("at least one entry"), "{err}");
+        }
     }
 
     #[test]
