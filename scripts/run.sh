@@ -189,6 +189,9 @@ setsid bash -c 'echo $$ >"$0"; exec "$@"' "$data_dir/wrangler.pid" \
     --var "CONTROL_PLANE_URL:$cp_url" \
     >>"$log_dir/wrangler.log" 2>&1 </dev/null &
 edge_starter=$!
+# Without job control setsid does not fork, so this is already the group
+# id; an interrupt before the pid file appears still stops the group.
+edge_pgid="$edge_starter"
 for _ in {1..50}; do
     [[ -s "$data_dir/wrangler.pid" ]] && break
     sleep 0.1

@@ -34,15 +34,28 @@ PIDS=()
 GROUPS_TO_KILL=()
 
 cleanup() {
+    trap - EXIT INT TERM
     for group in "${GROUPS_TO_KILL[@]}"; do
         kill -- "-$group" 2>/dev/null || true
     done
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
+    # workerd processes may outlive the TERM by a moment.
+    for group in "${GROUPS_TO_KILL[@]}"; do
+        for _ in {1..50}; do
+            kill -0 -- "-$group" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL -- "-$group" 2>/dev/null || true
+    done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# wrk exits 0 on Ctrl-C, so without these traps the script would go on
+# with the next row after an interrupted run.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 
@@ -66,16 +79,17 @@ node edge-worker/bench/serve-snapshot.mjs "$WORKLOAD_DIR/s.snap" 1 "$SNAPSHOT_PO
 PIDS+=("$!")
 
 # Starts `wrangler dev` in its own process group, recording the group id.
+# A script runs without job control, so its background child is no group
+# leader and setsid does not fork: the child's PID is the new group's id.
 start_wrangler() {
     local name="$1" port="$2" inspector="$3"
     shift 3
-    setsid bash -c 'echo $$ >"$0"; exec npx wrangler dev "$@"' "$WORK/$name.pid" \
+    setsid npx wrangler dev \
         --ip 127.0.0.1 --port "$port" --inspector-port "$inspector" \
         --show-interactive-dev-session=false --log-level warn \
         --persist-to "$WORK/state-$name" "$@" \
         </dev/null >"$WORK/$name.log" 2>&1 &
-    sleep 1
-    GROUPS_TO_KILL+=("$(cat "$WORK/$name.pid")")
+    GROUPS_TO_KILL+=("$!")
 }
 
 wait_ready() {
