@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use futures_util::future::{Either, select};
 use worker::js_sys::Uint8Array;
-use worker::wasm_bindgen::{self, JsValue, prelude::wasm_bindgen};
+use worker::wasm_bindgen::{self, JsCast, JsValue, prelude::wasm_bindgen};
 use worker::wasm_bindgen_futures::future_to_promise;
 use worker::{
     AbortController, Context, Delay, Env, Fetch, Headers, Method, Request, RequestInit, event,
@@ -82,8 +82,7 @@ pub fn fetch(
         Ok(config) => config,
         Err(err) => return respond(reply::problem(ProblemKind::Misconfigured, &err.to_string())),
     };
-    let reads_keys = !config.client_keys.entries.is_empty();
-    let parts = RequestParts::parse(&request_parts(&request, reads_keys));
+    let parts = RequestParts::parse(&request_parts(&request, config.client_keys.required()));
     let origin = parts.origin.as_deref();
     let routed = route::route(&parts.method, route::path_of_url(&parts.url));
     if let Some(reply) = app::answer_without_snapshot(&routed, &config, origin) {
@@ -141,7 +140,16 @@ fn body_bytes(body: &JsValue) -> Result<Vec<u8>, OfrepError> {
             reason: format!("reading the body failed: {cause}"),
         });
     }
-    Ok(Uint8Array::new(body).to_vec())
+    // `Uint8Array::new` would copy the bytes once more inside JavaScript.
+    match body.dyn_ref::<Uint8Array>() {
+        Some(bytes) => Ok(bytes.to_vec()),
+        None => {
+            tracing::error!("OFREP request body arrived as neither bytes nor a reason");
+            Err(OfrepError::Malformed {
+                reason: "reading the body failed: the worker's entry passed no bytes".to_owned(),
+            })
+        }
+    }
 }
 
 /// Evaluates an endpoint's request from the held snapshot, or returns 503
