@@ -54,6 +54,13 @@ pub struct ClientKeys {
     pub entries: Vec<ClientKey>,
 }
 
+impl ClientKeys {
+    /// Returns true when evaluation requests must present a key.
+    pub fn required(&self) -> bool {
+        !self.entries.is_empty()
+    }
+}
+
 /// One accepted client key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientKey {
@@ -230,7 +237,9 @@ fn parse_client_keys(text: Option<&str>) -> Result<ClientKeys, ConfigError> {
             key: key.to_owned(),
         });
     }
-    if let (Some(text), true) = (text, entries.is_empty()) {
+    if entries.is_empty()
+        && let Some(text) = text
+    {
         // A value of separators only would otherwise leave every tenant
         // open while the operator believes that keys are required.
         return Err(ConfigError::Invalid {
