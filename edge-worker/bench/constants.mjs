@@ -10,8 +10,8 @@
 //
 //   node edge-worker/bench/constants.mjs OUT_FILE BASE_URL TENANT USER FLAG
 //
-// with USER percent-encoded as in a path. The module answers
-// /trivial, /healthz, /one, /all and (POST) /ofrep.
+// with USER percent-encoded as in a path. The module serves /trivial,
+// /healthz, /one, /all and (POST) /ofrep.
 
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -47,8 +47,9 @@ export async function capture(url, init = {}) {
 }
 
 /**
- * The requests that the benchmarks send to the edge worker, by the name of
- * the constant response that copies the response. `user` is percent-encoded.
+ * Returns the requests that the benchmarks send to the edge worker, keyed
+ * by the name of the constant copy of each response. `user` is
+ * percent-encoded.
  */
 export function endpointRequests(base, { tenant, user, flag }) {
   const all = `${base}/v1/tenants/${tenant}/users/${user}/flags`;
@@ -79,9 +80,9 @@ export async function captureAll(requests) {
 
 /**
  * Returns the source of a module worker that responds to a URL whose last
- * segment is a name of `responses` with that response. It reads a POST body first,
- * as the edge worker does, and looks the name up with string operations
- * only, so that routing costs next to nothing.
+ * segment is a name of `responses` with that response. It reads a POST
+ * body first, as the edge worker does. It looks the name up with string
+ * operations only, so that routing costs next to nothing.
  */
 export function constantWorkerSource(responses) {
   return `const RESPONSES = ${JSON.stringify(responses)};

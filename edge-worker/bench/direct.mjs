@@ -38,7 +38,7 @@ const sidecar = JSON.parse(readFileSync(join(workloadDir, "workload.json"), "utf
 const lookup = sidecar.snapshots.find((s) => s.file === "s.snap").lookups.find((l) => l.level === "user");
 const work = mkdtempSync(join(tmpdir(), "cascade-edge-direct-"));
 
-/** Serves a module of constants.mjs in Miniflare; returns its origin. */
+/** Serves a module of constants.mjs in Miniflare and returns its origin. */
 async function constantWorker(responses) {
   const mf = new Miniflare({
     modules: true,
